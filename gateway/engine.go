@@ -1,0 +1,137 @@
+package gateway
+
+import (
+	"context"
+	"time"
+)
+
+// IngestResult counts what became of a delivery's events: the body of a webhook's 200.
+type IngestResult struct {
+	Accepted   int `json:"accepted"`
+	Duplicates int `json:"duplicates"`
+	Ignored    int `json:"ignored"`
+}
+
+// DecisionRequest asks whether recipients may be contacted on a channel for a category.
+type DecisionRequest struct {
+	Channel    Channel
+	Category   Category
+	Recipients []Identity
+	Upstream   string    // proxy upstream name; "" for the decision API
+	Record     bool      // count allowed sends against caps and write the audit log
+	Shadow     bool      // shadow mode: computed and recorded as shadow, traffic unchanged
+	At         time.Time // zero: the engine's clock
+}
+
+// SilenceInput creates a silence by hand (admin API).
+type SilenceInput struct {
+	Identity   Identity
+	For        time.Duration // one of For or Until
+	Until      time.Time
+	Categories []Category // empty: DefaultSilencedCategories
+	Channels   []Channel  // empty: every channel
+	Reason     string
+	CreatedBy  string // "admin:<token name>"
+}
+
+// OptOutInput creates an opt-out by hand (admin API).
+type OptOutInput struct {
+	Identity  Identity
+	Channel   Channel
+	Reason    string
+	CreatedBy string
+}
+
+// IncidentInput opens an incident (admin API or a status-tool webhook).
+type IncidentInput struct {
+	Title      string
+	Scope      string // "all" (default) or "tag:<tag>"
+	Categories []Category
+	Channels   []Channel
+	Source     string
+	ExternalID string
+	CreatedBy  string
+	At         time.Time // zero: now
+}
+
+// Report summarizes what hush did over a period (GET /api/v1/report).
+type Report struct {
+	Since                time.Time                 `json:"since"`
+	Until                time.Time                 `json:"until"`
+	SilencesByRule       map[string]int            `json:"silences_by_rule"`
+	DecisionsByReason    map[string]int            `json:"decisions_by_reason"`  // "allowed" for allowed
+	DecisionsByChannel   map[string]map[string]int `json:"decisions_by_channel"` // channel → allowed|dropped → n
+	DecisionsByUpstream  map[string]map[string]int `json:"decisions_by_upstream"`
+	ContactsAvoided      int                       `json:"contacts_avoided"`
+	ContactsAvoidedByDay map[string]int            `json:"contacts_avoided_by_day"` // YYYY-MM-DD → n
+	CostAvoided          float64                   `json:"cost_avoided"`
+	Currency             string                    `json:"currency,omitempty"`
+}
+
+// Engine is hush's core as the HTTP layer uses it: every change that affects decisions goes
+// through it, so that the in-memory snapshot the proxy reads is refreshed on every commit.
+// Reads that do not decide (timelines, listings) go to the Store directly.
+type Engine interface {
+	// Ingest stores events and every consequence (customers linked, silences, opt-outs,
+	// incidents, outbox alerts) in one durable commit, deduplicating by (source, event id).
+	// ignored is added to the result as is.
+	Ingest(ctx context.Context, events []Event, ignored int) (IngestResult, error)
+	// Decide answers for each recipient, in order (DESIGN §2 decision order).
+	Decide(ctx context.Context, req DecisionRequest) ([]Decision, error)
+	// Release gives back the cap slots taken by decisions whose send failed upstream.
+	Release(ctx context.Context, decisions []Decision) error
+
+	CreateSilence(ctx context.Context, in SilenceInput) (*Silence, error)
+	LiftSilence(ctx context.Context, id, by, reason string) (*Silence, error)
+	CreateOptOut(ctx context.Context, in OptOutInput) (*OptOut, error)
+	LiftOptOut(ctx context.Context, id, by, reason string) (*OptOut, error)
+	OpenIncident(ctx context.Context, in IncidentInput) (*Incident, error)
+	ResolveIncident(ctx context.Context, id, by string) (*Incident, error)
+	// LinkIdentities links others to the customer named by id (creating it if needed),
+	// merging customers that already exist.
+	LinkIdentities(ctx context.Context, id Identity, others []Identity) (*Customer, error)
+	// EraseCustomer deletes the customer named by id and everything about them.
+	EraseCustomer(ctx context.Context, id Identity) error
+	Report(ctx context.Context, since time.Time) (*Report, error)
+}
+
+// RuleSpec is one configured rule (the `rules:` list of hush.yaml).
+type RuleSpec struct {
+	Name        string       `json:"name"`
+	Description string       `json:"description,omitempty"`
+	When        string       `json:"when"` // CEL over event, customer and history
+	Silence     *SilenceSpec `json:"silence,omitempty"`
+	Alert       string       `json:"alert,omitempty"` // alert name: a message goes to the outbox
+	Shadow      bool         `json:"shadow,omitempty"`
+}
+
+// SilenceSpec is a rule's silence action.
+type SilenceSpec struct {
+	For           Duration   `json:"for,omitempty"`
+	UntilResolved bool       `json:"until_resolved,omitempty"`
+	Then          Duration   `json:"then,omitempty"` // grace after the topic is resolved
+	Categories    []Category `json:"categories,omitempty"`
+	Channels      []Channel  `json:"channels,omitempty"`
+}
+
+// CapSpec is one frequency cap: at most Max contacts per rolling Per, per customer.
+type CapSpec struct {
+	Channel  Channel  `json:"channel"`  // or ChannelAny
+	Category Category `json:"category"` // or CategoryAny
+	Max      int      `json:"max"`
+	Per      Duration `json:"per"`
+}
+
+// QuietHoursSpec is a local-time window in which channels may not be used.
+type QuietHoursSpec struct {
+	Channels []Channel `json:"channels"`
+	From     string    `json:"from"`   // "21:00"
+	To       string    `json:"to"`     // "09:00"; a window may wrap midnight
+	Action   string    `json:"action"` // "drop" or "defer"
+}
+
+// Quiet-hours actions.
+const (
+	QuietDrop  = "drop"
+	QuietDefer = "defer"
+)

@@ -1,0 +1,145 @@
+package gateway
+
+import (
+	"context"
+	"io"
+	"time"
+)
+
+// Store is hush's durable state. Back ends live under storage/ and all pass the conformance
+// suite in storage/storagetest.
+//
+// Every change goes through Update, whose function sees a consistent transaction; the
+// function may run more than once (bbolt group commit retries a batch one at a time when one
+// member fails), so it must not touch anything outside the Tx it is given and must compute the
+// same writes from the same reads. Update returns only after the transaction is durably
+// committed.
+type Store interface {
+	Update(ctx context.Context, fn func(Tx) error) error
+	View(ctx context.Context, fn func(Tx) error) error
+	// Backup writes a consistent copy of the whole store while it keeps serving.
+	Backup(ctx context.Context, w io.Writer) (int64, error)
+	// Ping answers whether the store can serve (for /readyz).
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// Page asks for one page of a listing. Cursor is opaque: the Next of the previous page.
+type Page struct {
+	Limit  int    // 0: the back end's default (50); capped at 1000
+	Cursor string // "" for the first page
+}
+
+// EventQuery selects a customer's events, newest first.
+type EventQuery struct {
+	CustomerID string
+	Since      time.Time // inclusive; zero: no lower bound (event time `at`)
+	Until      time.Time // exclusive; zero: no upper bound
+	Page
+}
+
+// SilenceQuery selects silences, newest first (by Start).
+type SilenceQuery struct {
+	CustomerID string    // "": every customer
+	Rule       string    // "": any
+	ActiveAt   time.Time // non-zero: only silences in force at that time
+	Topic      string    // "": any
+	Page
+}
+
+// OptOutQuery selects opt-outs, newest first.
+type OptOutQuery struct {
+	CustomerID string
+	ActiveOnly bool
+	Page
+}
+
+// IncidentQuery selects incidents, newest first.
+type IncidentQuery struct {
+	OpenOnly   bool
+	ExternalID string // with Source: the incident a vendor webhook refers to
+	Source     string
+	Page
+}
+
+// DecisionQuery selects recorded decisions, newest first.
+type DecisionQuery struct {
+	CustomerID string
+	Since      time.Time
+	Until      time.Time
+	Page
+}
+
+// OutboxQuery selects outbox messages, oldest first.
+type OutboxQuery struct {
+	PendingOnly bool      // not delivered
+	DueBy       time.Time // non-zero: NextAttempt <= DueBy
+	Page
+}
+
+// Tx is one storage transaction. Records are returned as fresh copies the caller may modify;
+// Put* writes the whole record (insert or replace by ID). Lookups of a missing record return
+// ErrNotFound (wrapped or not: check with errors.Is).
+type Tx interface {
+	// Deliveries: the dedupe keys of webhook deliveries, per source.
+	DeliverySeen(source, deliveryID string) (bool, error)
+	PutDelivery(source, deliveryID string, at time.Time) error
+
+	// Customers and the identity index. PutCustomer indexes every identity in c.Identities
+	// (an identity that belongs to another customer is a conflict error: merge first) and
+	// drops index entries of identities removed from c.
+	Customer(id string) (*Customer, error)
+	CustomerByIdentity(id Identity) (*Customer, error)
+	PutCustomer(c *Customer) error
+	// MergeCustomers moves everything of customer from into customer into: identities,
+	// events, silences, opt-outs, decisions and contacts; then deletes from. Attributes are
+	// the caller's job (PutCustomer into afterwards).
+	MergeCustomers(into, from string) error
+	// DeleteCustomer erases a customer: identities, events and raw payloads, decisions,
+	// contacts, silences and opt-outs.
+	DeleteCustomer(id string) error
+	ForEachCustomer(fn func(*Customer) error) error
+
+	// Events, stored with their raw payload. PutEvent assigns e.Seq when it is zero.
+	PutEvent(e *Event) error
+	Events(q EventQuery) (events []Event, next string, err error)
+	// EventRaw returns the raw payload stored with the customer's event number seq.
+	EventRaw(customerID string, seq uint64) ([]byte, error)
+
+	Silence(id string) (*Silence, error)
+	PutSilence(s *Silence) error
+	Silences(q SilenceQuery) ([]Silence, string, error)
+
+	OptOut(id string) (*OptOut, error)
+	PutOptOut(o *OptOut) error
+	OptOuts(q OptOutQuery) ([]OptOut, string, error)
+
+	Incident(id string) (*Incident, error)
+	PutIncident(i *Incident) error
+	Incidents(q IncidentQuery) ([]Incident, string, error)
+
+	// Decisions: the audit log. PutDecision assigns d.ID when it is empty.
+	PutDecision(d *Decision) error
+	Decisions(q DecisionQuery) ([]Decision, string, error)
+
+	// Contacts: cap counters. CountContacts counts the customer's contacts with At in
+	// [since, ∞) on channel ch (ChannelAny: every channel) in category cat (CategoryAny: every
+	// category).
+	PutContact(c *Contact) error
+	DeleteContact(customerID, id string) error
+	CountContacts(customerID string, since time.Time, ch Channel, cat Category) (int, error)
+
+	DeadLetter(id string) (*DeadLetter, error)
+	PutDeadLetter(d *DeadLetter) error
+	DeadLetters(p Page) ([]DeadLetter, string, error)
+
+	OutboxMessage(id string) (*OutboxMessage, error)
+	PutOutbox(m *OutboxMessage) error
+	Outbox(q OutboxQuery) ([]OutboxMessage, string, error)
+
+	// Prune deletes events (with raw payloads) with At before events, decisions before
+	// decisions (and cap contacts) before decisions and deliveries before deliveries; zero times
+	// skip that kind. It reports how
+	// many records it removed.
+	Prune(events, decisions, deliveries time.Time) (int, error)
+}
