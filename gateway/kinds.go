@@ -159,6 +159,8 @@ func FormatDuration(d time.Duration) string {
 		return fmt.Sprintf("%dh", d/time.Hour)
 	case d%time.Minute == 0:
 		return fmt.Sprintf("%dm", d/time.Minute)
+	case d%time.Second == 0:
+		return fmt.Sprintf("%ds", d/time.Second)
 	default:
 		return d.String()
 	}
