@@ -1,0 +1,148 @@
+package options
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestGetters(t *testing.T) {
+	r := NewReader("acme", map[string]any{
+		"url":       "https://example.com/hook",
+		"strict":    true,
+		"tolerance": "10m",
+		"retries":   uint64(3),
+		"events":    []any{"a", "b"},
+		"one":       "only",
+		"empty":     nil,
+	})
+	if got := r.String("url", ""); got != "https://example.com/hook" {
+		t.Errorf("String = %q", got)
+	}
+	if got := r.String("absent", "def"); got != "def" {
+		t.Errorf("String default = %q", got)
+	}
+	if got := r.String("empty", "def"); got != "def" {
+		t.Errorf("null value should read as absent, got %q", got)
+	}
+	if !r.Bool("strict", false) || r.Bool("absent-bool", false) {
+		t.Error("Bool")
+	}
+	if got := r.Duration("tolerance", time.Minute); got != 10*time.Minute {
+		t.Errorf("Duration = %v", got)
+	}
+	if got := r.Int("retries", 0); got != 3 {
+		t.Errorf("Int = %d", got)
+	}
+	if got := r.StringSlice("events"); strings.Join(got, ",") != "a,b" {
+		t.Errorf("StringSlice = %v", got)
+	}
+	if got := r.StringSlice("one"); len(got) != 1 || got[0] != "only" {
+		t.Errorf("StringSlice of one string = %v", got)
+	}
+	if err := r.Done(); err != nil {
+		t.Fatalf("Done = %v", err)
+	}
+}
+
+func TestProblems(t *testing.T) {
+	tests := []struct {
+		name string
+		opts map[string]any
+		read func(r *Reader)
+		want []string // substrings of the error; nil means no error
+	}{
+		{"unknown key lists known ones", map[string]any{"publc_url": "x"},
+			func(r *Reader) { r.String("public_url", ""); r.Bool("strict", false) },
+			[]string{`unknown option "publc_url" for kind "acme" (known: public_url, strict)`}},
+		{"unknown key with no known ones", map[string]any{"x": 1}, func(r *Reader) {},
+			[]string{`unknown option "x" for kind "acme" (known: none)`}},
+		{"wrong type does not print the value", map[string]any{"token": 12345},
+			func(r *Reader) { r.String("token", "") },
+			[]string{`option "token" for kind "acme": want a string, got a number`}},
+		{"bad duration", map[string]any{"tolerance": "5 minutes"},
+			func(r *Reader) { r.Duration("tolerance", 0) }, []string{`option "tolerance"`, "invalid duration"}},
+		{"list with a number", map[string]any{"ids": []any{"a", 2}},
+			func(r *Reader) { r.StringSlice("ids") }, []string{`option "ids" for kind "acme": item 1: want a string, got a number`}},
+		{"required missing", nil, func(r *Reader) { r.RequiredString("auth_token") },
+			[]string{`option "auth_token" for kind "acme" is required`}},
+		{"required of wrong type reported once", map[string]any{"auth_token": true},
+			func(r *Reader) { r.RequiredString("auth_token") }, []string{"want a string, got a boolean"}},
+		{"several problems together", map[string]any{"a": 1, "b": "x", "zz": 0},
+			func(r *Reader) { r.String("a", ""); r.Bool("b", false) },
+			[]string{`option "a"`, `option "b"`, `unknown option "zz"`}},
+		{"bool of a string", map[string]any{"on": "yes"}, func(r *Reader) { r.Bool("on", false) },
+			[]string{"want true or false, got a string"}},
+		{"fractional int", map[string]any{"n": 1.5}, func(r *Reader) { r.Int("n", 0) },
+			[]string{"want a whole number"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := NewReader("acme", tt.opts)
+			tt.read(r)
+			err := r.Done()
+			if tt.want == nil {
+				if err != nil {
+					t.Fatalf("Done = %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("Done = nil, want an error")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+			if strings.Contains(err.Error(), "12345") {
+				t.Errorf("error %q prints an option value", err)
+			}
+		})
+	}
+}
+
+func TestDecode(t *testing.T) {
+	type send struct {
+		Method string   `json:"method"`
+		Paths  []string `json:"paths"`
+		Status int      `json:"status"`
+	}
+	tests := []struct {
+		name string
+		v    any
+		want string // error substring; "" means fine
+	}{
+		{"yaml-style mapping", []any{map[string]any{"method": "POST", "paths": []any{"/a"}, "status": uint64(202)}}, ""},
+		{"map[any]any from older YAML decoders", []any{map[any]any{"method": "PUT"}}, ""},
+		{"typo in a nested key", []any{map[string]any{"methd": "POST"}}, `unknown key "methd"`},
+		{"wrong nested type", []any{map[string]any{"status": "ok"}}, "status: want a number, got a string"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := NewReader("generic", map[string]any{"sends": tt.v})
+			var got []send
+			if !r.Decode("sends", &got) {
+				t.Fatal("Decode reported the key absent")
+			}
+			err := r.Done()
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("Done = %v", err)
+				}
+				if len(got) != 1 {
+					t.Fatalf("decoded %v", got)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Done = %v, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+	r := NewReader("generic", nil)
+	var dst []send
+	if r.Decode("sends", &dst) || r.Done() != nil {
+		t.Fatal("absent key")
+	}
+}
