@@ -1,0 +1,339 @@
+package policy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hush-gateway/hush/gateway"
+	"github.com/nyaruka/phonenumbers"
+)
+
+// Config is what the engine needs from hush.yaml.
+type Config struct {
+	Rules      *RuleSet // nil: no rules
+	Caps       []gateway.CapSpec
+	QuietHours []gateway.QuietHoursSpec
+	// Timezone is the IANA zone used when a customer's own is unknown and cannot be inferred
+	// from their phone; "" is UTC.
+	Timezone      string
+	DefaultRegion string // for national phone numbers
+	Costs         map[gateway.Channel]float64
+	Now           func() time.Time // nil: time.Now
+	Logger        *slog.Logger     // nil: discard
+}
+
+// Engine is hush's core: it ingests events and their consequences, answers decisions from an
+// in-memory snapshot (and the store for caps), and keeps the snapshot in step with every
+// commit it makes. It implements gateway.Engine and is safe for concurrent use.
+type Engine struct {
+	store    gateway.Store
+	rules    *RuleSet
+	caps     []capRule
+	quiet    []quietRule
+	fallback *time.Location
+	region   string
+	costs    map[gateway.Channel]float64
+	now      func() time.Time
+	log      *slog.Logger
+
+	snap atomic.Pointer[Snapshot]
+	// refreshMu serializes snapshot refreshes: each one reads the store after taking it, so
+	// the last refresh to run always publishes the latest committed state.
+	refreshMu sync.Mutex
+	// stale is set when a refresh failed after a commit: the next refresh rebuilds everything.
+	stale atomic.Bool
+
+	locations sync.Map // zone name → *time.Location
+}
+
+var _ gateway.Engine = (*Engine)(nil)
+
+// New checks the configuration and loads the snapshot from the store.
+func New(ctx context.Context, store gateway.Store, cfg Config) (*Engine, error) {
+	if store == nil {
+		return nil, errors.New("policy: store is nil")
+	}
+	e := &Engine{
+		store:  store,
+		rules:  cfg.Rules,
+		region: cfg.DefaultRegion,
+		costs:  cfg.Costs,
+		now:    cfg.Now,
+		log:    cfg.Logger,
+	}
+	if e.now == nil {
+		e.now = time.Now
+	}
+	if e.log == nil {
+		e.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	var err error
+	if e.caps, err = compileCaps(cfg.Caps); err != nil {
+		return nil, err
+	}
+	if e.quiet, err = compileQuietHours(cfg.QuietHours); err != nil {
+		return nil, err
+	}
+	e.fallback = time.UTC
+	if cfg.Timezone != "" {
+		if e.fallback, err = time.LoadLocation(cfg.Timezone); err != nil {
+			return nil, fmt.Errorf("timezone %q: %w", cfg.Timezone, err)
+		}
+	}
+	if err := e.rebuild(ctx); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// Snapshot returns the snapshot decisions are currently answered from.
+func (e *Engine) Snapshot() *Snapshot { return e.snap.Load() }
+
+// rebuild loads the whole snapshot from the store.
+func (e *Engine) rebuild(ctx context.Context) error {
+	now := e.now()
+	var snap *Snapshot
+	err := e.store.View(ctx, func(tx gateway.Tx) error {
+		customers := map[string]*gateway.Customer{}
+		if err := tx.ForEachCustomer(func(c *gateway.Customer) error {
+			customers[c.ID] = c
+			return nil
+		}); err != nil {
+			return fmt.Errorf("listing customers: %w", err)
+		}
+		silences, err := allPages(func(p gateway.Page) ([]gateway.Silence, string, error) {
+			return tx.Silences(gateway.SilenceQuery{ActiveAt: now, Page: p})
+		})
+		if err != nil {
+			return fmt.Errorf("listing active silences: %w", err)
+		}
+		optOuts, err := allPages(func(p gateway.Page) ([]gateway.OptOut, string, error) {
+			return tx.OptOuts(gateway.OptOutQuery{ActiveOnly: true, Page: p})
+		})
+		if err != nil {
+			return fmt.Errorf("listing active opt-outs: %w", err)
+		}
+		incidents, err := e.openIncidents(tx)
+		if err != nil {
+			return err
+		}
+		silencesOf := map[string][]gateway.Silence{}
+		for _, s := range silences {
+			silencesOf[s.CustomerID] = append(silencesOf[s.CustomerID], s)
+		}
+		optOutsOf := map[string][]gateway.OptOut{}
+		for _, o := range optOuts {
+			optOutsOf[o.CustomerID] = append(optOutsOf[o.CustomerID], o)
+		}
+		states := make([]*customerState, 0, len(customers))
+		for id, c := range customers {
+			states = append(states, newCustomerState(c, silencesOf[id], optOutsOf[id], e.customerLocation(c), now))
+		}
+		snap = buildSnapshot(states, incidents)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("loading the policy snapshot: %w", err)
+	}
+	e.snap.Store(snap)
+	return nil
+}
+
+// changes collects what a transaction touched, for the snapshot refresh after it commits.
+type changes struct {
+	customers map[string]struct{}
+	incidents bool
+}
+
+func newChanges() *changes { return &changes{customers: map[string]struct{}{}} }
+
+func (c *changes) customer(id string) { c.customers[id] = struct{}{} }
+
+// refresh publishes a snapshot with the changed customers and incidents reloaded. It runs after
+// a successful commit; a failure cannot undo the commit, so it is logged and the next refresh
+// rebuilds the whole snapshot.
+func (e *Engine) refresh(ctx context.Context, ch *changes) {
+	if len(ch.customers) == 0 && !ch.incidents && !e.stale.Load() {
+		return
+	}
+	// The commit happened: finish publishing it even if the caller has gone.
+	ctx = context.WithoutCancel(ctx)
+	e.refreshMu.Lock()
+	defer e.refreshMu.Unlock()
+	if e.stale.Load() {
+		if err := e.rebuild(ctx); err != nil {
+			e.log.Error("policy snapshot rebuild failed; decisions use the previous snapshot", "err", err)
+			return
+		}
+		e.stale.Store(false)
+		return
+	}
+	now := e.now()
+	var states map[string]*customerState
+	var incidents []gateway.Incident
+	err := e.store.View(ctx, func(tx gateway.Tx) error {
+		states = make(map[string]*customerState, len(ch.customers))
+		for id := range ch.customers {
+			st, err := e.loadCustomerState(tx, id, now)
+			if err != nil {
+				return err
+			}
+			states[id] = st
+		}
+		if ch.incidents {
+			var err error
+			if incidents, err = e.openIncidents(tx); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		e.stale.Store(true)
+		e.log.Error("policy snapshot refresh failed; will rebuild", "err", err)
+		return
+	}
+	e.snap.Store(e.snap.Load().apply(states, incidents, ch.incidents, now))
+}
+
+// loadCustomerState reads one customer's state; nil when the customer no longer exists.
+func (e *Engine) loadCustomerState(tx gateway.Tx, id string, now time.Time) (*customerState, error) {
+	c, err := tx.Customer(id)
+	if errors.Is(err, gateway.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading customer %s: %w", id, err)
+	}
+	silences, err := allPages(func(p gateway.Page) ([]gateway.Silence, string, error) {
+		return tx.Silences(gateway.SilenceQuery{CustomerID: id, ActiveAt: now, Page: p})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading silences of customer %s: %w", id, err)
+	}
+	optOuts, err := allPages(func(p gateway.Page) ([]gateway.OptOut, string, error) {
+		return tx.OptOuts(gateway.OptOutQuery{CustomerID: id, ActiveOnly: true, Page: p})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading opt-outs of customer %s: %w", id, err)
+	}
+	return newCustomerState(c, silences, optOuts, e.customerLocation(c), now), nil
+}
+
+func (e *Engine) openIncidents(tx gateway.Tx) ([]gateway.Incident, error) {
+	incidents, err := allPages(func(p gateway.Page) ([]gateway.Incident, string, error) {
+		return tx.Incidents(gateway.IncidentQuery{OpenOnly: true, Page: p})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing open incidents: %w", err)
+	}
+	return incidents, nil
+}
+
+// update runs fn in one store transaction and, once it committed, refreshes the snapshot with
+// what fn reported as changed. fn receives a fresh change set on every run (a store may run
+// it twice), so a failed run leaves nothing behind.
+func (e *Engine) update(ctx context.Context, doing string, fn func(tx gateway.Tx, ch *changes) error) error {
+	var ch *changes
+	err := e.store.Update(ctx, func(tx gateway.Tx) error {
+		ch = newChanges()
+		return fn(tx, ch)
+	})
+	if err != nil {
+		return storeError(err, doing)
+	}
+	e.refresh(ctx, ch)
+	return nil
+}
+
+// storeError passes API errors through and reports everything else as the store failing,
+// so that webhooks answer 503 and vendors retry.
+func storeError(err error, doing string) error {
+	var apiErr *gateway.Error
+	if errors.As(err, &apiErr) {
+		return err
+	}
+	if errors.Is(err, gateway.ErrNotFound) {
+		return &gateway.Error{Code: gateway.CodeNotFound, Message: "not found", Err: err}
+	}
+	return &gateway.Error{Code: gateway.CodeUnavailable, Message: "storage is unavailable", Err: fmt.Errorf("%s: %w", doing, err)}
+}
+
+// pageLimit is the page size for internal listings (the most a store gives at once).
+const pageLimit = 1000
+
+// allPages follows cursors until the listing ends.
+func allPages[T any](fetch func(gateway.Page) ([]T, string, error)) ([]T, error) {
+	var all []T
+	p := gateway.Page{Limit: pageLimit}
+	for {
+		items, next, err := fetch(p)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, items...)
+		if next == "" || len(items) == 0 {
+			return all, nil
+		}
+		p.Cursor = next
+	}
+}
+
+// location loads a zone by name, cached: time.LoadLocation reads the zone database.
+func (e *Engine) location(name string) *time.Location {
+	if name == "" {
+		return nil
+	}
+	if l, ok := e.locations.Load(name); ok {
+		return l.(*time.Location)
+	}
+	l, err := time.LoadLocation(name)
+	if err != nil {
+		return nil
+	}
+	e.locations.Store(name, l)
+	return l
+}
+
+// customerLocation is the customer's own timezone, else their first phone's country zone;
+// nil when neither is known.
+func (e *Engine) customerLocation(c *gateway.Customer) *time.Location {
+	if l := e.location(c.Timezone); l != nil {
+		return l
+	}
+	for _, id := range c.Identities {
+		if id.IsPhone() {
+			if l := e.phoneLocation(id); l != nil {
+				return l
+			}
+		}
+	}
+	return nil
+}
+
+// phoneLocation infers a zone from a phone number's country and area (the first zone
+// libphonenumber lists for it); nil when unknown.
+func (e *Engine) phoneLocation(id gateway.Identity) *time.Location {
+	num, err := phonenumbers.Parse(id.Value(), e.region)
+	if err != nil {
+		return nil
+	}
+	zones, err := phonenumbers.GetTimezonesForNumber(num)
+	if err != nil || len(zones) == 0 || zones[0] == phonenumbers.UNKNOWN_TIMEZONE {
+		return nil
+	}
+	return e.location(zones[0])
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
