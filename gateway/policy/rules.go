@@ -42,8 +42,8 @@ import (
 //	                                      call.completed, call.missed, call.abandoned, sms.inbound
 //	contacts_about(topic, window) int     the same, restricted to one topic ("" counts nothing)
 //	events(type, window) int              events of one type
-//	open_topics() list(string)            topics whose newest event (as of event.at) is neither
-//	                                      ticket.solved nor has status solved/closed, newest first
+//	open_topics() list(string)            topics whose newest known event is neither ticket.solved
+//	                                      nor has status solved/closed, most recent first
 //
 // Plus CEL's standard library and the strings extension (lowerAscii, split, …).
 
@@ -614,7 +614,9 @@ func (h *historyView) openTopics(_ string, _ ...ref.Val) ref.Val {
 	var order []string
 	for i := range h.history {
 		e := &h.history[i]
-		if e.Topic == "" || !h.inWindow(e.At, HistoryWindow) {
+		// Unlike the counts, a topic's state is what hush knows now: a late delivery of an
+		// old opening must not reopen a ticket solved since.
+		if e.Topic == "" || !e.At.After(h.at.Add(-HistoryWindow)) {
 			continue
 		}
 		cur, ok := newest[e.Topic]
