@@ -1,0 +1,71 @@
+package server
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are the server's Prometheus collectors. They live in the registry the caller
+// gives, never in the global default one, so that several servers (tests) do not collide.
+type Metrics struct {
+	reg             prometheus.Registerer
+	httpRequests    *prometheus.CounterVec
+	webhooks        *prometheus.CounterVec
+	intakeSeconds   *prometheus.HistogramVec
+	decisions       *prometheus.CounterVec
+	proxyRequests   *prometheus.CounterVec
+	upstreamSeconds *prometheus.HistogramVec
+}
+
+// NewMetrics creates the collectors and registers them with reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		reg: reg,
+		httpRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hush_http_requests_total",
+			Help: "HTTP requests answered, by route template and status code.",
+		}, []string{"route", "status"}),
+		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hush_webhooks_total",
+			Help: "Webhook deliveries, by source and outcome (accepted, duplicate, unauthorized, invalid, too_large, unavailable…).",
+		}, []string{"source", "outcome"}),
+		intakeSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "hush_intake_duration_seconds",
+			Help:    "Time from receiving a webhook to its durable commit, by source.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+		}, []string{"source"}),
+		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hush_decisions_total",
+			Help: "Decisions made, by reason (allowed for allowed), channel and upstream (api for the decision API).",
+		}, []string{"reason", "channel", "upstream"}),
+		proxyRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hush_proxy_requests_total",
+			Help: "Proxied requests, by upstream and the status answered to the caller.",
+		}, []string{"upstream", "status"}),
+		upstreamSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "hush_upstream_duration_seconds",
+			Help:    "Time an upstream took to answer headers, by upstream.",
+			Buckets: prometheus.ExponentialBuckets(0.005, 2, 12),
+		}, []string{"upstream"}),
+	}
+	reg.MustRegister(m.httpRequests, m.webhooks, m.intakeSeconds, m.decisions, m.proxyRequests, m.upstreamSeconds)
+	return m
+}
+
+// snapshotSizer is implemented by engines that can tell how many records their in-memory
+// snapshot holds; the gauge is registered only for those.
+type snapshotSizer interface {
+	SnapshotSize() int
+}
+
+// registerSnapshotGauge exports the engine's snapshot size when it can tell it.
+// Registering twice (two servers sharing one Metrics) is harmless: the second is refused.
+func (m *Metrics) registerSnapshotGauge(engine any) {
+	sizer, ok := engine.(snapshotSizer)
+	if !ok || m.reg == nil {
+		return
+	}
+	_ = m.reg.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "hush_snapshot_records",
+		Help: "Active silences, opt-outs and incidents held in the in-memory decision snapshot.",
+	}, func() float64 { return float64(sizer.SnapshotSize()) }))
+}

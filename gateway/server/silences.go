@@ -1,0 +1,197 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/hush-gateway/hush/gateway"
+)
+
+// handleSilencesList answers GET /api/v1/silences?active=&rule=&identity=&cursor=&limit=.
+func handleSilencesList(deps Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		page, err := pageParams(r)
+		if err != nil {
+			writeError(w, r, deps.Logger, err)
+			return
+		}
+		active, err := boolParam(r, "active")
+		if err != nil {
+			writeError(w, r, deps.Logger, err)
+			return
+		}
+		q := gateway.SilenceQuery{Rule: r.URL.Query().Get("rule"), Topic: r.URL.Query().Get("topic"), Page: page}
+		if active {
+			q.ActiveAt = deps.Now()
+		}
+		var items []gateway.Silence
+		var next string
+		err = deps.Store.View(r.Context(), func(tx gateway.Tx) error {
+			if ok, err := filterByIdentity(r, tx, deps.DefaultRegion, &q.CustomerID); !ok || err != nil {
+				return err
+			}
+			var err error
+			items, next, err = tx.Silences(q)
+			return err
+		})
+		if err != nil {
+			writeError(w, r, deps.Logger, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, newList(items, next))
+	})
+}
+
+// filterByIdentity resolves ?identity= to a customer id. It reports false (an empty
+// listing) when no customer has the identity.
+func filterByIdentity(r *http.Request, tx gateway.Tx, region string, customerID *string) (bool, error) {
+	s := r.URL.Query().Get("identity")
+	if s == "" {
+		return true, nil
+	}
+	id, err := parseIdentityField(s, "identity", region)
+	if err != nil {
+		return false, err
+	}
+	c, err := tx.CustomerByIdentity(id)
+	if errors.Is(err, gateway.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	*customerID = c.ID
+	return true, nil
+}
+
+func handleSilenceGet(deps Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, err := pathVar(r, "id")
+		if err != nil {
+			writeError(w, r, deps.Logger, err)
+			return
+		}
+		var s *gateway.Silence
+		err = deps.Store.View(r.Context(), func(tx gateway.Tx) error {
+			var err error
+			s, err = tx.Silence(id)
+			return err
+		})
+		if errors.Is(err, gateway.ErrNotFound) {
+			writeErrorCode(w, gateway.CodeNotFound, "no silence has this id")
+			return
+		}
+		if err != nil {
+			writeError(w, r, deps.Logger, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, s)
+	})
+}
+
+type silenceBody struct {
+	Identity   string   `json:"identity"`
+	For        string   `json:"for"`
+	Until      string   `json:"until"`
+	Categories []string `json:"categories"`
+	Channels   []string `json:"channels"`
+	Reason     string   `json:"reason"`
+}
+
+func (b silenceBody) toInput(region string, now time.Time) (gateway.SilenceInput, error) {
+	var in gateway.SilenceInput
+	id, err := parseIdentityField(b.Identity, "identity", region)
+	if err != nil {
+		return in, err
+	}
+	in.Identity = id
+	switch {
+	case b.For != "" && b.Until != "":
+		return in, invalidf("give either for or until, not both")
+	case b.For != "":
+		d, err := gateway.ParseDuration(b.For)
+		if err != nil {
+			return in, invalidf("for: %v", err)
+		}
+		if d <= 0 {
+			return in, invalidf("for must be longer than zero")
+		}
+		in.For = d
+	case b.Until != "":
+		t, err := time.Parse(time.RFC3339, b.Until)
+		if err != nil {
+			return in, invalidf("until must be an RFC 3339 time such as 2026-12-08T10:00:00Z")
+		}
+		if !t.After(now) {
+			return in, invalidf("until must be in the future")
+		}
+		in.Until = t
+	default:
+		return in, invalidf("for (a duration such as 15d) or until (an RFC 3339 time) is required")
+	}
+	if in.Categories, err = parseCategories(b.Categories, "categories"); err != nil {
+		return in, err
+	}
+	if in.Channels, err = parseChannels(b.Channels, "channels"); err != nil {
+		return in, err
+	}
+	in.Reason = strings.TrimSpace(b.Reason)
+	if len(in.Reason) > 1000 {
+		return in, invalidf("reason is longer than 1000 characters")
+	}
+	return in, nil
+}
+
+func handleSilenceCreate(deps Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body silenceBody
+		if err := decodeJSON(w, r, deps.Limits.Body, &body); err != nil {
+			writeError(w, r, deps.Logger, err)
+			return
+		}
+		in, err := body.toInput(deps.DefaultRegion, deps.Now())
+		if err != nil {
+			writeError(w, r, deps.Logger, err)
+			return
+		}
+		in.CreatedBy = callerName(r.Context())
+		s, err := deps.Engine.CreateSilence(r.Context(), in)
+		if err != nil {
+			writeError(w, r, deps.Logger, err)
+			return
+		}
+		writeJSON(w, http.StatusCreated, s)
+	})
+}
+
+// liftBody is the optional body of the DELETE routes that lift a silence or an opt-out.
+type liftBody struct {
+	Reason string `json:"reason"`
+}
+
+func handleSilenceLift(deps Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, err := pathVar(r, "id")
+		if err != nil {
+			writeError(w, r, deps.Logger, err)
+			return
+		}
+		var body liftBody
+		if err := decodeOptionalJSON(w, r, deps.Limits.Body, &body); err != nil {
+			writeError(w, r, deps.Logger, err)
+			return
+		}
+		s, err := deps.Engine.LiftSilence(r.Context(), id, callerName(r.Context()), strings.TrimSpace(body.Reason))
+		if errors.Is(err, gateway.ErrNotFound) {
+			writeErrorCode(w, gateway.CodeNotFound, "no silence has this id")
+			return
+		}
+		if err != nil {
+			writeError(w, r, deps.Logger, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, s)
+	})
+}
