@@ -15,7 +15,7 @@ import (
 	"go.etcd.io/bbolt"
 )
 
-func openTemp(t *testing.T, opts Options) (*Store, string) {
+func openTemp(t testing.TB, opts Options) (*Store, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "hush.db")
 	s, err := Open(path, opts)
