@@ -311,7 +311,11 @@ func TestInvalidEventStoresNothing(t *testing.T) {
 		field string
 	}{
 		{"no id", event("", gateway.EventTicketOpened, engineStart, "bob@example.com"), "id"},
-		{"no source", func() gateway.Event { e := event("x", gateway.EventTicketOpened, engineStart, "bob@example.com"); e.Source = ""; return e }(), "source"},
+		{"no source", func() gateway.Event {
+			e := event("x", gateway.EventTicketOpened, engineStart, "bob@example.com")
+			e.Source = ""
+			return e
+		}(), "source"},
 		{"unknown type", event("x", "ticket.exploded", engineStart, "bob@example.com"), "type"},
 		{"no identity", event("x", gateway.EventTicketOpened, engineStart, ""), "customer"},
 		{"unusable identity", event("x", gateway.EventTicketOpened, engineStart, "not-an-address"), "customer"},
