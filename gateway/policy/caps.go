@@ -102,7 +102,8 @@ func (e *Engine) checkCaps(tx gateway.Tx, customerID string, ch gateway.Channel,
 // capFreesAt finds when a full cap has room again: when its max-th newest contact leaves the
 // window. The store only counts, so this searches, to the second, for the latest time T with
 // at least max contacts at or after T: that is the max-th newest contact's time (rounded
-// down), and the slot frees one window later (rounded up to the next second).
+// down), and the slot frees one window later (rounded up to the next second unless it sits
+// exactly on the second).
 func capFreesAt(tx gateway.Tx, customerID string, c *capRule, since, at time.Time) (time.Time, error) {
 	lo, hi := int64(0), int64(at.Sub(since)/time.Second)+1 // count(since+lo) >= max; count(since+hi) < max
 	for hi-lo > 1 {
@@ -116,6 +117,16 @@ func capFreesAt(tx gateway.Tx, customerID string, c *capRule, since, at time.Tim
 		} else {
 			hi = mid
 		}
+	}
+	// Contacts are often taken on whole seconds: when the max-th newest sits exactly on the
+	// second found, the slot frees exactly one window after it.
+	found := since.Add(time.Duration(lo) * time.Second)
+	n, err := tx.CountContacts(customerID, found.Add(time.Nanosecond), c.channel, c.category)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("counting contacts for cap %s: %w", c.name, err)
+	}
+	if n < c.max {
+		return found.Add(c.per).UTC(), nil
 	}
 	return since.Add(time.Duration(hi) * time.Second).Add(c.per).UTC(), nil
 }
