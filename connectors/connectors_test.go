@@ -1,0 +1,104 @@
+package connectors
+
+import (
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/hush-gateway/hush/gateway"
+)
+
+func TestAllIsWellFormed(t *testing.T) {
+	kinds := All()
+	if len(kinds) == 0 {
+		t.Fatal("no connector kinds")
+	}
+	name := regexp.MustCompile(`^[a-z][a-z0-9_-]*$`)
+	var names []string
+	for _, k := range kinds {
+		if !name.MatchString(k.Name) {
+			t.Errorf("kind name %q is not a lower-case identifier", k.Name)
+		}
+		if k.NewSource == nil && k.NewUpstream == nil {
+			t.Errorf("kind %q has neither side", k.Name)
+		}
+		if k.Doc == "" || strings.Contains(k.Doc, "\n") {
+			t.Errorf("kind %q: Doc must be one line", k.Name)
+		}
+		names = append(names, k.Name)
+	}
+	if !slices.IsSorted(names) || len(slices.Compact(slices.Clone(names))) != len(names) {
+		t.Errorf("kind names must be sorted and unique: %v", names)
+	}
+}
+
+func TestSource(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  gateway.SourceConfig
+		want string // error substring; "" means built
+	}{
+		{"generic with a secret", gateway.SourceConfig{Name: "crm", Kind: "generic", Secret: "k"}, ""},
+		{"generic insecure", gateway.SourceConfig{Name: "crm", Kind: "generic", Insecure: true}, ""},
+		{"no secret", gateway.SourceConfig{Name: "crm", Kind: "generic"}, `source "crm" has no secret; set secret or insecure: true`},
+		{"unknown kind lists known ones", gateway.SourceConfig{Name: "z", Kind: "zendesck", Secret: "k"}, `unknown kind "zendesck" (known: generic`},
+		{"connector's own error is wrapped", gateway.SourceConfig{Name: "crm", Kind: "generic", Secret: "k", Options: map[string]any{"x": 1}}, `building source "crm" of kind generic: source "crm": unknown option "x"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Source(tt.cfg)
+			if tt.want == "" {
+				if err != nil || c == nil {
+					t.Fatalf("Source = %v, %v", c, err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Source error = %v, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestUpstream(t *testing.T) {
+	sends := []any{map[string]any{"path": "/send", "recipients": []any{"/to/*"}}}
+	tests := []struct {
+		name string
+		cfg  gateway.UpstreamConfig
+		want string
+	}{
+		{"generic", gateway.UpstreamConfig{Name: "mail", Kind: "generic", Options: map[string]any{"sends": sends}}, ""},
+		{"generic without sends", gateway.UpstreamConfig{Name: "mail", Kind: "generic"}, `option "sends" is required`},
+		{"unknown kind", gateway.UpstreamConfig{Name: "mail", Kind: "mailchimp"}, `upstream "mail": unknown kind "mailchimp" (known: generic`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			u, err := Upstream(tt.cfg)
+			if tt.want == "" {
+				if err != nil || u == nil {
+					t.Fatalf("Upstream = %v, %v", u, err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Upstream error = %v, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestSecretOptions(t *testing.T) {
+	// A kind whose secret lives in an option (as Twilio's auth_token does) passes the check
+	// when the option is set and fails it when it is not.
+	k := Kind{Name: "vendor", SecretOptions: []string{"auth_token"}}
+	if !hasSecret(k, gateway.SourceConfig{Options: map[string]any{"auth_token": "t"}}) {
+		t.Error("auth_token not seen as a secret")
+	}
+	if hasSecret(k, gateway.SourceConfig{Options: map[string]any{"auth_token": ""}}) {
+		t.Error("empty auth_token seen as a secret")
+	}
+	if hasSecret(k, gateway.SourceConfig{Options: map[string]any{"public_url": "u"}}) {
+		t.Error("another option seen as a secret")
+	}
+}
