@@ -33,14 +33,14 @@ func (e *Engine) Report(ctx context.Context, since time.Time) (*gateway.Report, 
 			return fmt.Errorf("listing silences: %w", err)
 		}
 		for _, s := range silences {
-			if s.CreatedAt.Before(since) || !s.CreatedAt.Before(until) {
+			if s.CreatedAt.Before(since) || s.CreatedAt.After(until) {
 				continue
 			}
 			r.SilencesByRule[cmp.Or(s.Rule, "manual")]++
 		}
 		p := gateway.Page{Limit: pageLimit}
 		for {
-			decisions, next, err := tx.Decisions(gateway.DecisionQuery{Since: since, Until: until, Page: p})
+			decisions, next, err := tx.Decisions(gateway.DecisionQuery{Since: since, Until: until.Add(time.Nanosecond), Page: p}) // through now
 			if err != nil {
 				return fmt.Errorf("listing decisions: %w", err)
 			}
