@@ -55,6 +55,8 @@ func (e *Engine) Decide(ctx context.Context, req gateway.DecisionRequest) ([]gat
 		}
 	}
 	switch {
+	case len(decisions) == 0:
+		return decisions, nil
 	case req.Record:
 		return e.recordDecisions(ctx, decisions, pending, needCaps)
 	case len(pending) > 0:
