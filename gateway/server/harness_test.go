@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -62,6 +63,26 @@ type harness struct {
 	srv      *httptest.Server
 	upstream *recordingUpstream
 	registry *prometheus.Registry
+	handler  http.Handler  // what srv serves, for tests that need to call it synchronously
+	logs     *lockedBuffer // the server's JSON logs
+}
+
+// lockedBuffer is a log sink safe for the server's concurrent handlers.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 type harnessOptions struct {
@@ -112,7 +133,9 @@ func newHarness(t *testing.T, opts harnessOptions) *harness {
 		upstreams[u.Name] = u
 	}
 	h.registry = prometheus.NewRegistry()
-	h.srv = httptest.NewServer(server.NewServer(server.Deps{
+	h.logs = &lockedBuffer{}
+	h.handler = server.NewServer(server.Deps{
+		Logger:    slog.New(slog.NewJSONHandler(h.logs, nil)),
 		Store:     store,
 		Engine:    h.engine,
 		Sources:   map[string]server.Source{"tool": {Name: "tool", Kind: generic.Kind, Connector: src}},
@@ -127,7 +150,8 @@ func newHarness(t *testing.T, opts harnessOptions) *harness {
 		Metrics:       server.NewMetrics(h.registry),
 		Gatherer:      h.registry,
 		Now:           h.clock.Now,
-	}))
+	})
+	h.srv = httptest.NewServer(h.handler)
 	t.Cleanup(h.srv.Close)
 	return h
 }
