@@ -19,6 +19,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/hush-gateway/hush/connectors"
 	"github.com/hush-gateway/hush/connectors/generic"
 	"github.com/hush-gateway/hush/gateway"
 	"github.com/hush-gateway/hush/gateway/policy"
@@ -121,7 +122,7 @@ func newHarness(t *testing.T, opts harnessOptions) *harness {
 	if err != nil {
 		t.Fatalf("starting engine: %v", err)
 	}
-	src, err := generic.NewSource(gateway.SourceConfig{Name: "tool", Kind: generic.Kind, Secret: sourceKey, DefaultRegion: "ES"})
+	src, err := connectors.Source(gateway.SourceConfig{Name: "tool", Kind: generic.Kind, Secret: sourceKey, DefaultRegion: "ES"})
 	if err != nil {
 		t.Fatalf("generic source: %v", err)
 	}

@@ -9,7 +9,7 @@ import (
 )
 
 func TestHealthAndConsole(t *testing.T) {
-	h := newHarness(t, harnessOptions{upstreams: mailUpstreams()})
+	h := newHarness(t, harnessOptions{upstreams: mailUpstreams(t)})
 	if res := h.do(http.MethodGet, "/healthz", "", nil); res.status != 200 || strings.TrimSpace(string(res.body)) != `{"status":"ok"}` {
 		t.Errorf("healthz: %d %s", res.status, res.body)
 	}

@@ -11,12 +11,31 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hush-gateway/hush/connectors"
 	"github.com/hush-gateway/hush/gateway"
 	"github.com/hush-gateway/hush/gateway/server"
 )
 
-func mailUpstreams(extra ...server.Upstream) []server.Upstream {
-	base := server.Upstream{Kind: "mailapi", Connector: mailAPI{}, Channel: gateway.ChannelEmail, Category: gateway.CategoryMarketing}
+// mailConnector is the real generic upstream configured for a JSON mail API: POST /v1/send
+// with {"to": ["…"], …}.
+func mailConnector(t *testing.T) gateway.Upstream {
+	t.Helper()
+	u, err := connectors.Upstream(gateway.UpstreamConfig{Name: "mail", Kind: "generic", Options: map[string]any{
+		"sends": []any{map[string]any{
+			"path":             "/v1/send",
+			"recipients":       []any{"/to/*"},
+			"dropped_response": map[string]any{"status": uint64(202), "body": `{"queued":true}`},
+			"error_response":   map[string]any{"status": uint64(400), "body": `{"errors":[{"message":"recipients suppressed"}]}`},
+		}},
+	}})
+	if err != nil {
+		t.Fatalf("generic upstream: %v", err)
+	}
+	return u
+}
+
+func mailUpstreams(t *testing.T, extra ...server.Upstream) []server.Upstream {
+	base := server.Upstream{Kind: "generic", Connector: mailConnector(t), Channel: gateway.ChannelEmail, Category: gateway.CategoryMarketing}
 	enforce, asError, shadow := base, base, base
 	enforce.Name, enforce.Mode = "mail", server.ModeEnforce
 	asError.Name, asError.Mode, asError.OnAllDropped = "mailerr", server.ModeEnforce, server.AllDroppedError
@@ -49,7 +68,7 @@ func (h *harness) decisionsOf(id gateway.Identity) []gateway.Decision {
 }
 
 func TestProxyRemovesSilencedRecipient(t *testing.T) {
-	h := newHarness(t, harnessOptions{upstreams: mailUpstreams()})
+	h := newHarness(t, harnessOptions{upstreams: mailUpstreams(t)})
 	h.silence("ana@example.com")
 
 	res := h.proxySend("mail", []string{"ana@example.com", "bea@example.com"},
@@ -115,7 +134,7 @@ func TestProxyAllDroppedAnsweredLocally(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.upstream, func(t *testing.T) {
-			h := newHarness(t, harnessOptions{upstreams: mailUpstreams()})
+			h := newHarness(t, harnessOptions{upstreams: mailUpstreams(t)})
 			h.silence("ana@example.com")
 			h.silence("bea@example.com")
 			res := h.proxySend(tt.upstream, []string{"ana@example.com", "bea@example.com"})
@@ -133,7 +152,7 @@ func TestProxyAllDroppedAnsweredLocally(t *testing.T) {
 }
 
 func TestProxyShadowForwardsUntouched(t *testing.T) {
-	h := newHarness(t, harnessOptions{upstreams: mailUpstreams()})
+	h := newHarness(t, harnessOptions{upstreams: mailUpstreams(t)})
 	h.silence("ana@example.com")
 	body := []byte(`{"to":["ana@example.com","bea@example.com"],"subject":"x"}`)
 	res := h.do(http.MethodPost, "/proxy/shadowmail/v1/send", "", body)
@@ -164,7 +183,7 @@ func TestProxyShadowForwardsUntouched(t *testing.T) {
 }
 
 func TestProxyRefusesUncheckableSends(t *testing.T) {
-	h := newHarness(t, harnessOptions{upstreams: mailUpstreams()})
+	h := newHarness(t, harnessOptions{upstreams: mailUpstreams(t)})
 	tests := []struct {
 		name, body string
 		header     []string
@@ -194,7 +213,7 @@ func TestProxyRefusesUncheckableSends(t *testing.T) {
 }
 
 func TestProxyPathTricksRefused(t *testing.T) {
-	h := newHarness(t, harnessOptions{upstreams: mailUpstreams()})
+	h := newHarness(t, harnessOptions{upstreams: mailUpstreams(t)})
 	tests := []struct {
 		path   string
 		status int
@@ -236,7 +255,7 @@ func TestProxyPathTricksRefused(t *testing.T) {
 }
 
 func TestProxyForwardsNonSends(t *testing.T) {
-	h := newHarness(t, harnessOptions{upstreams: mailUpstreams()})
+	h := newHarness(t, harnessOptions{upstreams: mailUpstreams(t)})
 	res := h.do(http.MethodGet, "/proxy/mail/v1/stats%20daily?from=2026-11-01&to=2026-11-20", "", nil, "Authorization", "Bearer vendor-key")
 	if res.status != http.StatusAccepted || res.header.Get("Hush-Allowed") != "" {
 		t.Fatalf("non-send: %d %v %s", res.status, res.header, res.body)
@@ -252,10 +271,10 @@ func TestProxyReleasesCapSlotWhenSendFails(t *testing.T) {
 	closed := httptest.NewServer(http.NotFoundHandler())
 	deadURL := mustURL(t, closed.URL)
 	closed.Close()
-	down := server.Upstream{Name: "down", Kind: "mailapi", URL: deadURL, Connector: mailAPI{}, Channel: gateway.ChannelEmail,
+	down := server.Upstream{Name: "down", Kind: "generic", URL: deadURL, Connector: mailConnector(t), Channel: gateway.ChannelEmail,
 		Category: gateway.CategoryMarketing, Timeout: 5 * time.Second}
 	h := newHarness(t, harnessOptions{
-		upstreams: mailUpstreams(down),
+		upstreams: mailUpstreams(t, down),
 		caps:      []gateway.CapSpec{{Channel: gateway.ChannelEmail, Category: gateway.CategoryMarketing, Max: 1, Per: gateway.Duration(30 * 24 * time.Hour)}},
 	})
 	capped := func() bool {
@@ -298,7 +317,7 @@ func TestProxyReleasesCapSlotWhenSendFails(t *testing.T) {
 
 func TestProxyQuietHoursDefer(t *testing.T) {
 	h := newHarness(t, harnessOptions{
-		upstreams:  mailUpstreams(),
+		upstreams:  mailUpstreams(t),
 		quietHours: []gateway.QuietHoursSpec{{Channels: []gateway.Channel{gateway.ChannelEmail}, From: "21:00", To: "09:00", Action: gateway.QuietDefer}},
 	})
 	h.clock.Set(time.Date(2026, 11, 20, 22, 0, 0, 0, time.UTC))
