@@ -88,7 +88,7 @@ func handleDeadLetterReplay(deps Deps) http.Handler {
 				writeError(w, r, deps.Logger, err)
 				return
 			}
-			writeErrorCode(w, gateway.CodeInvalid, parseErr.Error())
+			writeErrorCode(w, gateway.CodeInvalid, messageOf(parseErr))
 			return
 		}
 		events := stampEvents(parsed.Events, dl.Source, dl.ReceivedAt, dl.Body)

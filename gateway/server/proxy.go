@@ -112,7 +112,8 @@ func (p *proxyExchange) serve(w http.ResponseWriter, r *http.Request) {
 	if plan.isSend {
 		setHushHeaders(w.Header(), plan, p.shadow())
 	}
-	if plan.isSend && !p.shadow() && plan.allowed == 0 {
+	// A send that names nobody has nothing to drop: it goes on as it is.
+	if plan.isSend && !p.shadow() && plan.allowed == 0 && plan.dropped > 0 {
 		p.answerAllDropped(w, out, plan)
 		return
 	}
@@ -134,7 +135,7 @@ func (p *proxyExchange) plan(ctx context.Context, inHeader http.Header, out *gat
 			logger.WarnContext(ctx, "shadow: send not parsed; forwarded unchecked", "path", out.Path)
 			return pass, nil
 		}
-		return pass, invalidf("the send could not be read, so it was not forwarded: %v", err)
+		return pass, invalidf("the send could not be read, so it was not forwarded: %s", messageOf(err))
 	}
 	if send == nil {
 		return pass, nil

@@ -67,3 +67,14 @@ func writeError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err
 func invalidf(format string, args ...any) *gateway.Error {
 	return gateway.Errorf(gateway.CodeInvalid, format, args...)
 }
+
+// messageOf is the sentence for a caller: the Message of a *gateway.Error (without its code
+// prefix), else the error's text. Only for errors whose text is meant for the caller
+// (connector parse errors), never for internal ones.
+func messageOf(err error) string {
+	var ge *gateway.Error
+	if errors.As(err, &ge) {
+		return ge.Message
+	}
+	return err.Error()
+}

@@ -63,7 +63,7 @@ func handleWebhook(deps Deps) http.Handler {
 			}
 			deps.Logger.WarnContext(r.Context(), "webhook not parsed; kept as dead letter", "source", name)
 			outcome("invalid")
-			writeErrorCode(w, gateway.CodeInvalid, err.Error())
+			writeErrorCode(w, gateway.CodeInvalid, messageOf(err))
 			return
 		}
 		events := stampEvents(parsed.Events, name, req.ReceivedAt, body)
