@@ -186,3 +186,23 @@ func TestSourceParseUsesHeaders(t *testing.T) {
 		t.Fatalf("Parse = %+v", res)
 	}
 }
+
+func BenchmarkVerifyAndParse(b *testing.B) {
+	src, err := NewSource(gateway.SourceConfig{Name: "crm", Kind: Kind, Secret: vectorSecret})
+	if err != nil {
+		b.Fatal(err)
+	}
+	key, _ := DecodeSecret(vectorSecret)
+	now := time.Unix(1_800_000_000, 0)
+	body := `{"type":"survey.response","customer":{"email":"ana@example.com","phone":"+34600111222"},"csat":2,"text":"slow","tags":["vip"]}`
+	req := request("msg_1", strconv.FormatInt(now.Unix(), 10), Sign(key, "msg_1", now, []byte(body)), body, now)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := src.Verify(req); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := src.Parse(req); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

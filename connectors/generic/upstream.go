@@ -412,20 +412,20 @@ func rewriteForm(st *sendState, keep []bool) []byte {
 
 func rewriteJSON(st *sendState, keep []bool) []byte {
 	edit := newJSONEdit(st.body, st.root)
-	// holdsKept reports whether the item at path[upto] contains a kept recipient.
-	holdsKept := func(step jsonStep) bool {
-		for i, p := range st.paths {
-			if !keep[i] {
-				continue
-			}
+	// Every item on the way to a kept recipient: those are never removed.
+	type item struct {
+		container *jsonNode
+		index     int
+	}
+	kept := map[item]bool{}
+	for i, p := range st.paths {
+		if keep[i] {
 			for _, s := range p {
-				if s.container == step.container && s.index == step.index {
-					return true
-				}
+				kept[item{s.container, s.index}] = true
 			}
 		}
-		return false
 	}
+	holdsKept := func(s jsonStep) bool { return kept[item{s.container, s.index}] }
 	for i, p := range st.paths {
 		if keep[i] || len(p) == 0 {
 			continue

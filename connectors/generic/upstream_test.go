@@ -2,6 +2,7 @@ package generic
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/url"
 	"slices"
 	"strings"
@@ -366,4 +367,32 @@ func FuzzRewrite(f *testing.F) {
 			t.Fatalf("recipients after rewrite = %v, want %v\nin:  %s\nout: %s", got, want, body, out)
 		}
 	})
+}
+
+func BenchmarkRewriteSendGrid(b *testing.B) {
+	u := sendgridLike(b)
+	var sb strings.Builder
+	sb.WriteString(`{"from":{"email":"shop@example.com"},"personalizations":[`)
+	for i := range 100 {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		fmt.Fprintf(&sb, `{"to":[{"email":"user%d@example.com","name":"User %d"}],"custom_args":{"id":%d}}`, i, i, i)
+	}
+	sb.WriteString(`],"content":[{"type":"text/html","value":"<p>Hello</p>"}]}`)
+	req := &gateway.OutboundRequest{Method: "POST", Path: "/v3/mail/send", Body: []byte(sb.String())}
+	b.ReportAllocs()
+	for b.Loop() {
+		s, err := u.ParseSend(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		keep := make([]bool, len(s.Recipients))
+		for i := range keep {
+			keep[i] = i%3 != 0
+		}
+		if _, err := u.Rewrite(req, s, keep); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -229,3 +229,14 @@ func VerifyToken(expected, received string) error {
 	}
 	return nil
 }
+
+// VerifyTimestamped is the timestamp-and-body scheme (Slack, Stripe, Standard Webhooks…):
+// the signature over the message parts, which include the timestamp as the vendor writes it,
+// must match, and the timestamp must be within tolerance of now. The signature is checked
+// first, so that a stale_timestamp failure always describes an authentic delivery.
+func (h HMAC) VerifyTimestamped(secrets [][]byte, received []string, ts, now time.Time, tolerance time.Duration, message ...[]byte) error {
+	if err := h.VerifyAny(secrets, received, message...); err != nil {
+		return err
+	}
+	return CheckTimestamp(ts, now, tolerance)
+}

@@ -365,3 +365,43 @@ func FuzzTwilio(f *testing.F) {
 		}
 	})
 }
+
+func TestVerifyTimestamped(t *testing.T) {
+	// Slack's scheme as an example: "v0:" + timestamp + ":" + body, hex, "v0=" prefix.
+	s := HMAC{Hash: sha256.New, Encoding: Hex, Prefix: "v0="}
+	now := time.Unix(1_700_000_000, 0)
+	ts := "1700000000"
+	body := []byte("token=x&team_id=T1")
+	good := "v0=" + hex.EncodeToString(independentHMAC("slack", "v0:"+ts+":"+string(body)))
+	tests := []struct {
+		name     string
+		received string
+		at       time.Time
+		want     gateway.VerifyReason
+	}{
+		{"fresh and authentic", good, now.Add(time.Minute), ""},
+		{"authentic but stale", good, now.Add(10 * time.Minute), gateway.VerifyStaleTimestamp},
+		{"stale and forged reports the signature", "v0=" + strings.Repeat("0", 64), now.Add(10 * time.Minute), gateway.VerifyBadSignature},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := s.VerifyTimestamped([][]byte{[]byte("slack")}, []string{tt.received}, now, tt.at, 5*time.Minute,
+				[]byte("v0:"+ts+":"), body)
+			if got := reason(err); got != tt.want {
+				t.Fatalf("VerifyTimestamped = %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func BenchmarkHMACVerify(b *testing.B) {
+	s := HMAC{Hash: sha256.New, Encoding: Base64}
+	body := []byte(strings.Repeat(`{"type":"survey.response","csat":1}`, 30))
+	sig := s.Sign([]byte("key"), body)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := s.Verify([]byte("key"), sig, body); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
