@@ -67,6 +67,8 @@ func addRoutes(r *mux.Router, deps Deps) {
 	r.Handle("/api/v1/deadletters/{id}/replay", timeout(adminOnly(handleDeadLetterReplay(deps)))).Methods(http.MethodPost)
 
 	r.Handle("/api/v1/report", timeout(readers(handleReport(deps)))).Methods(get...)
+	// No timeout: a consistent copy of a large store takes as long as it takes.
+	r.Handle("/api/v1/backup", adminOnly(handleBackup(deps))).Methods(http.MethodGet)
 
 	// Outbound proxy: every method, the upstream's own timeout instead of the API's.
 	r.PathPrefix("/proxy/{upstream}").Handler(handleProxy(deps))
