@@ -105,6 +105,9 @@ type RuleError struct {
 	Rule    string
 	Field   string
 	Message string
+	// Line and Column locate a CEL error inside the when expression (both 1-based); zero
+	// when the problem is not at one place in the expression.
+	Line, Column int
 }
 
 func (e *RuleError) Error() string {
@@ -215,7 +218,7 @@ func CompileRules(specs []gateway.RuleSpec) (*RuleSet, error) {
 		}
 		prg, problems := compileWhen(env, spec.When, trackerOpts)
 		for _, p := range problems {
-			add(i, "when", "%s", p)
+			errs = append(errs, &RuleError{Index: i, Rule: spec.Name, Field: "when", Message: p.Message, Line: p.Line, Column: p.Column})
 		}
 		rs.programs[i] = prg
 	}
@@ -281,20 +284,28 @@ func validateSilence(s *gateway.SilenceSpec) []fieldProblem {
 
 // compileWhen compiles one condition and checks what the type checker cannot: it yields a
 // bool, and constant history windows are within HistoryWindow.
-func compileWhen(env *cel.Env, when string, trackerOpts []cost.TrackerOption) (cel.Program, []string) {
+func compileWhen(env *cel.Env, when string, trackerOpts []cost.TrackerOption) (cel.Program, []whenProblem) {
 	checked, iss := env.Compile(when)
 	if iss != nil && iss.Err() != nil {
-		var out []string
+		var out []whenProblem
 		for _, e := range iss.Errors() {
-			out = append(out, fmt.Sprintf("%s (at column %d of the expression)", e.Message, e.Location.Column()+1))
+			p := whenProblem{Message: e.Message}
+			if e.Location.Line() > 0 {
+				p.Line, p.Column = e.Location.Line(), e.Location.Column()+1
+			}
+			out = append(out, p)
 		}
 		return nil, out
 	}
 	if t := checked.OutputType(); !t.IsExactType(cel.BoolType) && !t.IsExactType(cel.DynType) {
-		return nil, []string{fmt.Sprintf("the condition must be true or false, not a %s", t)}
+		return nil, []whenProblem{{Message: fmt.Sprintf("the condition must be true or false, not a %s", t)}}
 	}
 	if problems := checkWindows(checked.NativeRep()); len(problems) > 0 {
-		return nil, problems
+		out := make([]whenProblem, len(problems))
+		for i, p := range problems {
+			out[i] = whenProblem{Message: p}
+		}
+		return nil, out
 	}
 	prg, err := env.Program(checked,
 		cel.CostLimit(costLimit),
@@ -302,9 +313,15 @@ func compileWhen(env *cel.Env, when string, trackerOpts []cost.TrackerOption) (c
 		cel.EvalOptions(cel.OptOptimize),
 	)
 	if err != nil {
-		return nil, []string{err.Error()}
+		return nil, []whenProblem{{Message: err.Error()}}
 	}
 	return prg, nil
+}
+
+// whenProblem is one compile error of a condition, with its place when CEL knows it.
+type whenProblem struct {
+	Message      string
+	Line, Column int
 }
 
 // checkWindows finds history-function calls whose window is a constant and checks it.
