@@ -84,7 +84,7 @@ func TestNewIDSortsByTime(t *testing.T) {
 	if len(ids[0]) != len("sil_")+26 {
 		t.Fatalf("id %q has the wrong length", ids[0])
 	}
-	if gateway.NewID("sil", base) == gateway.NewID("sil", base) {
+	if a, b := gateway.NewID("sil", base), gateway.NewID("sil", base); a == b {
 		t.Fatal("two ids in the same millisecond are equal")
 	}
 }

@@ -182,10 +182,6 @@ func withCSAT(v float64) func(*gateway.Event) {
 	return func(e *gateway.Event) { e.CSAT = fptr(v) }
 }
 
-func withPhone(p string) func(*gateway.Event) {
-	return func(e *gateway.Event) { e.Customer.Phone = p }
-}
-
 func withChannel(ch gateway.Channel) func(*gateway.Event) {
 	return func(e *gateway.Event) { e.Channel = ch }
 }
