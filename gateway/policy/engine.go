@@ -95,6 +95,14 @@ func New(ctx context.Context, store gateway.Store, cfg Config) (*Engine, error) 
 // Snapshot returns the snapshot decisions are currently answered from.
 func (e *Engine) Snapshot() *Snapshot { return e.snap.Load() }
 
+// SnapshotSize counts the silences, opt-outs and incidents in force in the snapshot, for the
+// hush_snapshot_records gauge. It walks the snapshot: cheap at scrape intervals, not per
+// request.
+func (e *Engine) SnapshotSize() int {
+	c := e.Snapshot().Counts(e.now())
+	return c.ActiveSilences + c.ActiveOptOuts + c.OpenIncidents
+}
+
 // rebuild loads the whole snapshot from the store.
 func (e *Engine) rebuild(ctx context.Context) error {
 	now := e.now()

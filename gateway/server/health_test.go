@@ -25,14 +25,16 @@ func TestHealthAndConsole(t *testing.T) {
 	}
 
 	h.webhook("d-1", surveyEvent("d-1", "ana@example.com", 5), h.clock.Now(), sourceKey)
+	h.webhook("d-2", surveyEvent("d-2", "carl@example.com", 1), h.clock.Now(), sourceKey) // silenced
 	h.proxySend("mail", []string{"bea@example.com"})
 	res = h.do(http.MethodGet, "/metrics", "", nil)
 	for _, want := range []string{
-		`hush_webhooks_total{outcome="accepted",source="tool"} 1`,
+		`hush_webhooks_total{outcome="accepted",source="tool"} 2`,
+		"hush_snapshot_records 1",
 		`hush_proxy_requests_total{status="202",upstream="mail"} 1`,
 		`hush_decisions_total{channel="email",reason="allowed",upstream="mail"} 1`,
 		`hush_upstream_duration_seconds_count{upstream="mail"} 1`,
-		`hush_intake_duration_seconds_count{source="tool"} 1`,
+		`hush_intake_duration_seconds_count{source="tool"} 2`,
 	} {
 		if !strings.Contains(string(res.body), want) {
 			t.Errorf("metrics lack %s", want)
