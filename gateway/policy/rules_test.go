@@ -78,6 +78,17 @@ func TestCompileRulesReportsEveryProblem(t *testing.T) {
 	}
 }
 
+func TestCompileRulesLocatesCELErrors(t *testing.T) {
+	_, err := policy.CompileRules([]gateway.RuleSpec{rule("r", "event.csat <= 2 &&\n  nope")})
+	var errs policy.RuleErrors
+	if !errors.As(err, &errs) || len(errs) != 1 {
+		t.Fatalf("want one problem, got %v", err)
+	}
+	if e := errs[0]; e.Line != 2 || e.Column != 3 {
+		t.Errorf("problem at %d:%d, want 2:3 (where nope starts)", e.Line, e.Column)
+	}
+}
+
 func TestCompileRulesCollectsAllErrorsAndDuplicates(t *testing.T) {
 	_, err := policy.CompileRules([]gateway.RuleSpec{
 		rule("a", "true"),
