@@ -732,7 +732,12 @@ func (d *decoder) crossCheck(cfg *Config) {
 				if e.Field == "when" && e.Line > 0 {
 					line, col = exprPosition(n, line, col, e.Line, e.Column)
 				}
-				d.issues = append(d.issues, Issue{File: d.file, Line: line, Col: col, Path: p, Message: e.Message})
+				msg := e.Message
+				if e.Rule != "" && e.Field != "name" {
+					// rules[3] alone makes the reader count; the name is what they wrote.
+					msg += fmt.Sprintf(" (rule %q)", e.Rule)
+				}
+				d.issues = append(d.issues, Issue{File: d.file, Line: line, Col: col, Path: p, Message: msg})
 			}
 		}
 	}
