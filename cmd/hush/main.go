@@ -8,6 +8,9 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	// Time zones for quiet hours and config checks, even on hosts without tz data.
+	_ "time/tzdata"
 )
 
 func main() {
