@@ -38,6 +38,20 @@ type Config struct {
 	Costs         map[gateway.Channel]float64
 	Retention     Retention
 	Limits        Limits
+
+	file  string            // where the config came from, for IssueAt
+	where map[string][2]int // key path ("sources[1]") → line, column
+}
+
+// IssueAt describes a problem found after parsing — a connector refusing its options, say —
+// at the line and column of the key at path ("sources[1]", "upstreams[0].sends"), so that
+// every config problem reads file:line:col whoever finds it.
+func (c *Config) IssueAt(path, message string) Issue {
+	is := Issue{File: c.file, Path: path, Message: message}
+	if pos, ok := c.where[path]; ok {
+		is.Line, is.Col = pos[0], pos[1]
+	}
+	return is
 }
 
 // Admin is the admin API's access.
@@ -179,6 +193,12 @@ func parse(data []byte, filename string, getenv func(string) string, optional ma
 	if len(d.issues) > 0 {
 		d.sortIssues()
 		return nil, &Errors{Issues: d.issues}
+	}
+	cfg.file = filename
+	cfg.where = make(map[string][2]int, len(d.nodes))
+	for path, n := range d.nodes {
+		line, col := position(n)
+		cfg.where[path] = [2]int{line, col}
 	}
 	return cfg, nil
 }

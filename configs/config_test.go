@@ -212,6 +212,7 @@ func TestDefaultsOfAnEmptyFile(t *testing.T) {
 			Retention: Retention{Events: gateway.Duration(400 * 24 * time.Hour), Decisions: gateway.Duration(90 * 24 * time.Hour), Dedupe: gateway.Duration(14 * 24 * time.Hour)},
 			Limits:    Limits{Body: 1 << 20, RequestTimeout: gateway.Duration(30 * time.Second)},
 		}
+		cfg.file, cfg.where = "", nil // positions are IssueAt's business, tested there
 		if !reflect.DeepEqual(cfg, want) {
 			t.Errorf("%q:\n got %+v\nwant %+v", src, cfg, want)
 		}
@@ -342,15 +343,15 @@ func TestExampleParses(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the annotated example does not parse:\n%v", err)
 	}
-	if len(cfg.Sources) != 3 || len(cfg.Admin.Tokens) != 3 || len(cfg.Upstreams) != 2 || len(cfg.Alerts) != 1 ||
+	if len(cfg.Sources) != 1 || len(cfg.Admin.Tokens) != 3 || len(cfg.Upstreams) != 2 || len(cfg.Alerts) != 1 ||
 		len(cfg.Rules) < 4 || len(cfg.Caps) != 3 || len(cfg.QuietHours) != 1 || len(cfg.Costs) != 3 || cfg.Data == "" {
 		t.Errorf("the example lost a section: %+v", cfg)
 	}
-	if tw, _ := cfg.Source("twilio"); tw.Options["auth_token"] != anyEnv("TWILIO_AUTH_TOKEN") {
-		t.Errorf("twilio source %+v", tw)
+	if g, _ := cfg.Source("generic"); g.Secret != anyEnv("HUSH_GENERIC_SECRET") {
+		t.Errorf("generic source %+v", g)
 	}
-	if _, ok := cfg.Upstream("twilio-sales"); !ok {
-		t.Errorf("no twilio-sales upstream")
+	if tw, ok := cfg.Upstream("twilio-sales"); !ok || tw.Options["sends"] == nil || tw.Mode != ModeShadow {
+		t.Errorf("twilio-sales upstream %+v", tw)
 	}
 	// Without its variables the example is refused, naming each one.
 	_, err = Parse(Example(), "hush.yaml", env(nil))
@@ -385,4 +386,24 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestIssueAtPointsAtTheKey(t *testing.T) {
+	src := "listen: \":8080\"\nsources:\n  - {name: a, kind: generic, secret: s3cr3t}\n  - name: b\n    kind: generic\n    secret: other\n"
+	cfg, err := Parse([]byte(src), "hush.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		path      string
+		line, col int
+	}{{"sources[0]", 3, 5}, {"sources[1]", 4, 5}} {
+		is := cfg.IssueAt(tt.path, "refused")
+		if is.Line != tt.line || is.Col != tt.col || is.File != "hush.yaml" {
+			t.Errorf("IssueAt(%s) = %+v, want line %d col %d", tt.path, is, tt.line, tt.col)
+		}
+	}
+	if is := cfg.IssueAt("nowhere[9]", "x"); is.Line != 0 || is.String() != "hush.yaml: nowhere[9]: x" {
+		t.Errorf("unknown path: %+v (%s)", is, is)
+	}
 }

@@ -22,6 +22,25 @@ func checkConfig(_ context.Context, args []string, e env) error {
 		return fmt.Errorf("read config: %w", err)
 	}
 	cfg, err := configs.Parse(data, path, e.getenv)
+	if err == nil {
+		// Connectors validate their own options; build them as serve would.
+		quiet := slog.New(slog.DiscardHandler)
+		var errs configs.Errors
+		for _, build := range []func() error{
+			func() error { _, err := buildSources(cfg, quiet); return err },
+			func() error { _, err := buildUpstreams(cfg); return err },
+		} {
+			var more *configs.Errors
+			if err := build(); errors.As(err, &more) {
+				errs.Issues = append(errs.Issues, more.Issues...)
+			} else if err != nil {
+				return err
+			}
+		}
+		if len(errs.Issues) > 0 {
+			err = &errs
+		}
+	}
 	if err != nil {
 		var errs *configs.Errors
 		if errors.As(err, &errs) {
@@ -29,14 +48,6 @@ func checkConfig(_ context.Context, args []string, e env) error {
 			return fmt.Errorf("%s: %d problem(s)", path, len(errs.Issues))
 		}
 		return err
-	}
-	// Connectors validate their own options; build them as serve would.
-	quiet := slog.New(slog.DiscardHandler)
-	if _, err := buildSources(cfg, quiet); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if _, err := buildUpstreams(cfg); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
 	}
 	fmt.Fprintf(e.stdout, "%s: ok (%d sources, %d rules, %d caps, %d upstreams)\n",
 		path, len(cfg.Sources), len(cfg.Rules), len(cfg.Caps), len(cfg.Upstreams))

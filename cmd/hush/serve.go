@@ -165,42 +165,55 @@ func wire(ctx context.Context, cfg *configs.Config, e env, log *slog.Logger) (_ 
 	return &app{cfg: cfg, store: store, engine: engine, handler: handler, log: log}, nil
 }
 
+// buildSources builds every configured source's connector. Connectors check their own
+// options; what they refuse is reported at the source's line in the config file.
 func buildSources(cfg *configs.Config, log *slog.Logger) (map[string]server.Source, error) {
 	out := make(map[string]server.Source)
-	for _, sc := range cfg.SourceConfigs() {
+	var errs configs.Errors
+	for i, sc := range cfg.SourceConfigs() {
 		c, err := connectors.Source(sc)
 		if err != nil {
-			return nil, fmt.Errorf("source %q: %w", sc.Name, err)
+			errs.Issues = append(errs.Issues, cfg.IssueAt(fmt.Sprintf("sources[%d]", i), err.Error()))
+			continue
 		}
 		if sc.Insecure {
 			log.Warn("source accepts unsigned deliveries (insecure: true)", "source", sc.Name, "kind", sc.Kind)
 		}
 		out[sc.Name] = server.Source{Name: sc.Name, Kind: sc.Kind, Connector: c}
 	}
+	if len(errs.Issues) > 0 {
+		return nil, &errs
+	}
 	return out, nil
 }
 
+// buildUpstreams builds every configured upstream's connector, reporting refusals at the
+// upstream's line in the config file.
 func buildUpstreams(cfg *configs.Config) (map[string]server.Upstream, error) {
 	out := make(map[string]server.Upstream)
-	byName := make(map[string]configs.Upstream, len(cfg.Upstreams))
-	for _, u := range cfg.Upstreams {
-		byName[u.Name] = u
-	}
-	for _, uc := range cfg.UpstreamConfigs() {
+	var errs configs.Errors
+	for i, uc := range cfg.UpstreamConfigs() {
+		conf := cfg.Upstreams[i]
 		c, err := connectors.Upstream(uc)
-		if err != nil {
-			return nil, fmt.Errorf("upstream %q: %w", uc.Name, err)
+		if err == nil && conf.Name != uc.Name {
+			err = fmt.Errorf("internal: upstream order changed while converting the config")
 		}
-		u, err := url.Parse(uc.URL)
-		if err != nil {
-			return nil, fmt.Errorf("upstream %q: url: %w", uc.Name, err)
+		var u *url.URL
+		if err == nil {
+			u, err = url.Parse(uc.URL)
 		}
-		conf := byName[uc.Name]
+		if err != nil {
+			errs.Issues = append(errs.Issues, cfg.IssueAt(fmt.Sprintf("upstreams[%d]", i), err.Error()))
+			continue
+		}
 		out[uc.Name] = server.Upstream{
 			Name: uc.Name, Kind: uc.Kind, URL: u, Connector: c,
 			Category: uc.Category, Channel: uc.Channel,
 			Mode: conf.Mode, OnAllDropped: conf.OnAllDropped, Timeout: conf.Timeout.D(),
 		}
+	}
+	if len(errs.Issues) > 0 {
+		return nil, &errs
 	}
 	return out, nil
 }
