@@ -179,6 +179,28 @@ func TestCheckConfig(t *testing.T) {
 		}
 	})
 
+	t.Run("unknown connector kind", func(t *testing.T) {
+		file := filepath.Join(t.TempDir(), "hush.yaml")
+		yaml := "sources:\n  - {name: crm, kind: zendeskk, secret: s3cret}\n"
+		if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, stderr, err := runCommand(t, nil, "check-config", file)
+		if err == nil {
+			t.Fatal("check-config accepted a source of an unknown kind")
+		}
+		said := stderr + err.Error()
+		if !strings.Contains(said, `unknown kind "zendeskk"`) {
+			t.Errorf("check-config said %q; want an unknown-kind error", said)
+		}
+		if n := strings.Count(said, `source "crm"`); n != 1 {
+			t.Errorf("check-config said %q, naming the source %d times; want once", said, n)
+		}
+		if strings.Contains(said, "s3cret") {
+			t.Errorf("check-config said %q, showing the secret", said)
+		}
+	})
+
 	t.Run("missing variable", func(t *testing.T) {
 		file := filepath.Join("testdata", "proxy.yaml")
 		_, stderr, err := runCommand(t, map[string]string{"HUSH_ADMIN_TOKEN": adminToken, "HUSH_GENERIC_SECRET": genericSecret}, "check-config", file)

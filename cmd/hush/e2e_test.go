@@ -292,3 +292,33 @@ func TestIncidentSilencesEveryone(t *testing.T) {
 		t.Errorf("marketing after the incident was resolved: %+v; want allowed", d)
 	}
 }
+
+// TestQuietHoursFollowTheClock: the default quiet hours (21:00–09:00 for voice and SMS) are
+// local time: a Spanish number is in Madrid (UTC+1 in November).
+func TestQuietHoursFollowTheClock(t *testing.T) {
+	evening := time.Date(2026, 11, 20, 21, 30, 0, 0, time.UTC) // 22:30 in Madrid
+	clock := newTestClock(evening)
+	h := startHush(t, clock, hushOptions{})
+	const mobile = "+34600111222"
+
+	opens := time.Date(2026, 11, 21, 8, 0, 0, 0, time.UTC) // 09:00 in Madrid
+	d := h.check("sms", "marketing", phone(mobile))
+	if d.Allowed || d.Reason != gateway.ReasonQuietHours || !d.Defer || d.Until == nil || !d.Until.Equal(opens) {
+		t.Errorf("sms at 22:30 Madrid: %+v; want deferred for quiet hours until %s", d, opens.Format(time.RFC3339))
+	}
+	if d := h.check("email", "marketing", email(ana)); !d.Allowed {
+		t.Errorf("email at 22:30 Madrid: %+v; want allowed (quiet hours are for voice and SMS)", d)
+	}
+	if d := h.check("sms", "transactional", phone(mobile)); !d.Allowed {
+		t.Errorf("transactional sms at 22:30 Madrid: %+v; want allowed", d)
+	}
+
+	clock.Set(opens.Add(-time.Minute))
+	if d := h.check("sms", "marketing", phone(mobile)); d.Allowed || d.Reason != gateway.ReasonQuietHours {
+		t.Errorf("sms at 08:59 Madrid: %+v; want still quiet hours", d)
+	}
+	clock.Set(opens)
+	if d := h.check("sms", "marketing", phone(mobile)); !d.Allowed {
+		t.Errorf("sms at 09:00 Madrid: %+v; want allowed", d)
+	}
+}
