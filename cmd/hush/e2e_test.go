@@ -322,3 +322,42 @@ func TestQuietHoursFollowTheClock(t *testing.T) {
 		t.Errorf("sms at 09:00 Madrid: %+v; want allowed", d)
 	}
 }
+
+// TestWebhookSignatureRefusals: a delivery signed with another secret, or stamped outside
+// the 5-minute tolerance of hush's clock, is refused with 401 and changes nothing.
+func TestWebhookSignatureRefusals(t *testing.T) {
+	clock := newTestClock(t0)
+	h := startHush(t, clock, hushOptions{})
+	body := []byte(`{"type":"survey.response","customer":{"email":"ana@example.com"},"csat":1}`)
+
+	tests := []struct {
+		name   string
+		secret string
+		at     time.Time
+	}{
+		{"wrong secret", "some-other-secret-0123456789", t0},
+		{"six minutes old", genericSecret, t0.Add(-6 * time.Minute)},
+		{"six minutes ahead", genericSecret, t0.Add(6 * time.Minute)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, b := h.webhookSignedWith(tt.secret, tt.at, newDeliveryID(), body)
+			if resp.StatusCode != http.StatusUnauthorized {
+				t.Errorf("status %d (%s), want 401", resp.StatusCode, b)
+			}
+		})
+	}
+	if d := h.check("email", "marketing", email(ana)); !d.Allowed {
+		t.Errorf("after refused deliveries ana is %+v; want allowed", d)
+	}
+	h.api(http.MethodGet, "/api/v1/customers/"+anaID, nil, http.StatusNotFound, nil)
+
+	// Four minutes is within tolerance: the same delivery is accepted.
+	resp, b := h.webhookSignedWith(genericSecret, t0.Add(-4*time.Minute), newDeliveryID(), body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("delivery stamped 4 minutes ago: %d %s; want accepted", resp.StatusCode, b)
+	}
+	if d := h.check("email", "marketing", email(ana)); d.Allowed {
+		t.Errorf("after the accepted delivery ana is %+v; want silenced", d)
+	}
+}

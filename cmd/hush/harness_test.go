@@ -259,8 +259,14 @@ func newDeliveryID() string { return fmt.Sprintf("msg_e2e_%d", deliverySeq.Add(1
 // delivery id, stamped with the test clock's time.
 func (h *hushProcess) signedWebhook(deliveryID string, body []byte) (*http.Response, []byte) {
 	h.t.Helper()
-	ts := strconv.FormatInt(h.clock.Now().Unix(), 10)
-	mac := hmac.New(sha256.New, []byte(genericSecret))
+	return h.webhookSignedWith(genericSecret, h.clock.Now(), deliveryID, body)
+}
+
+// webhookSignedWith posts body signed with any secret and timestamp, to test refusals.
+func (h *hushProcess) webhookSignedWith(secret string, at time.Time, deliveryID string, body []byte) (*http.Response, []byte) {
+	h.t.Helper()
+	ts := strconv.FormatInt(at.Unix(), 10)
+	mac := hmac.New(sha256.New, []byte(secret))
 	mac.Write([]byte(deliveryID + "." + ts + "." + string(body)))
 	sig := base64.StdEncoding.EncodeToString(mac.Sum(nil))
 	header := http.Header{
