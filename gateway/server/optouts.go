@@ -1,7 +1,6 @@
 package server
 
 import (
-	"errors"
 	"net/http"
 	"strings"
 
@@ -82,26 +81,5 @@ func handleOptOutCreate(deps Deps) http.Handler {
 }
 
 func handleOptOutLift(deps Deps) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id, err := pathVar(r, "id")
-		if err != nil {
-			writeError(w, r, deps.Logger, err)
-			return
-		}
-		var body liftBody
-		if err := decodeOptionalJSON(w, r, deps.Limits.Body, &body); err != nil {
-			writeError(w, r, deps.Logger, err)
-			return
-		}
-		o, err := deps.Engine.LiftOptOut(r.Context(), id, callerName(r.Context()), strings.TrimSpace(body.Reason))
-		if errors.Is(err, gateway.ErrNotFound) {
-			writeErrorCode(w, gateway.CodeNotFound, "no opt-out has this id")
-			return
-		}
-		if err != nil {
-			writeError(w, r, deps.Logger, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, o)
-	})
+	return handleLift(deps, "opt-out", deps.Engine.LiftOptOut)
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -172,6 +173,12 @@ type liftBody struct {
 }
 
 func handleSilenceLift(deps Deps) http.Handler {
+	return handleLift(deps, "silence", deps.Engine.LiftSilence)
+}
+
+// handleLift ends a silence or an opt-out now, recording the caller and the optional reason:
+// the two DELETE routes differ only in what they lift.
+func handleLift[T any](deps Deps, what string, lift func(ctx context.Context, id, by, reason string) (*T, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, err := pathVar(r, "id")
 		if err != nil {
@@ -183,15 +190,15 @@ func handleSilenceLift(deps Deps) http.Handler {
 			writeError(w, r, deps.Logger, err)
 			return
 		}
-		s, err := deps.Engine.LiftSilence(r.Context(), id, callerName(r.Context()), strings.TrimSpace(body.Reason))
+		lifted, err := lift(r.Context(), id, callerName(r.Context()), strings.TrimSpace(body.Reason))
 		if errors.Is(err, gateway.ErrNotFound) {
-			writeErrorCode(w, gateway.CodeNotFound, "no silence has this id")
+			writeErrorCode(w, gateway.CodeNotFound, "no "+what+" has this id")
 			return
 		}
 		if err != nil {
 			writeError(w, r, deps.Logger, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, s)
+		writeJSON(w, http.StatusOK, lifted)
 	})
 }
