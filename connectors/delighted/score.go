@@ -12,11 +12,11 @@ import (
 type surveyKind int
 
 const (
-	kindNone surveyKind = iota // no normalized score (PMF, or a type hush does not know)
-	kindNPS                    // 0–10
-	kindCSAT                   // 1–5
-	kindCES                    // 1–7, or 1–5 with ces_scale: 5
-	kindThumbs                 // 0 = down, 1 = up
+	kindNone   surveyKind = iota // no normalized score (PMF, or a type hush does not know)
+	kindNPS                      // 0–10
+	kindCSAT                     // 1–5
+	kindCES                      // 1–7, or 1–5 with ces_scale: 5
+	kindThumbs                   // 0 = down, 1 = up
 )
 
 // surveyKinds maps Delighted's survey types (as "survey_type" names them, lower-cased) to
