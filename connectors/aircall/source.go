@@ -40,6 +40,11 @@ func NewSource(cfg gateway.SourceConfig) (*Source, error) {
 	if err := opts.Done(); err != nil {
 		return nil, fmt.Errorf("source %q: %w", cfg.Name, err)
 	}
+	if cfg.Tolerance != 0 {
+		// Said rather than ignored: an operator setting it expects replay protection, which a
+		// static token cannot give.
+		return nil, fmt.Errorf("source %q: tolerance does not apply to kind %q: Aircall signs no timestamp; remove it", cfg.Name, Kind)
+	}
 	s := &Source{name: cfg.Name, insecure: cfg.Insecure, defaultRegion: cfg.DefaultRegion}
 	if cfg.Secret != "" {
 		s.tokens = append(s.tokens, cfg.Secret)

@@ -128,6 +128,7 @@ func TestNewSourceErrors(t *testing.T) {
 		{"no secret", gateway.SourceConfig{Name: "phones"}, `source "phones" has no secret`},
 		{"unknown option", gateway.SourceConfig{Name: "phones", Secret: "k", Options: map[string]any{"api_token": "x"}}, `unknown option "api_token" for kind "aircall"`},
 		{"previous without current", gateway.SourceConfig{Name: "phones", Insecure: true, Options: map[string]any{"previous_secrets": []any{"old"}}}, "secret is empty"},
+		{"tolerance", gateway.SourceConfig{Name: "phones", Secret: "k", Tolerance: 5 * time.Minute}, "tolerance does not apply"},
 		{"empty previous", gateway.SourceConfig{Name: "phones", Secret: "k", Options: map[string]any{"previous_secrets": []any{""}}}, "item 0 is empty"},
 	}
 	for _, tt := range tests {
