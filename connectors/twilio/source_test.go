@@ -271,3 +271,20 @@ func TestNewSource(t *testing.T) {
 		})
 	}
 }
+
+func FuzzVerify(f *testing.F) {
+	f.Add(vectorQuery, docsSignature, docsParams.Encode())
+	f.Add(vectorQuery+"&bodySHA256="+goBodyHash, goJSONSignature, goJSONBody)
+	f.Add("", "", "a=1&a=2")
+	src, err := NewSource(gateway.SourceConfig{Name: "twilio", Kind: Kind, Options: map[string]any{
+		OptionAuthToken: vectorToken, OptionPublicURL: vectorBase}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, query, sig, body string) {
+		err := src.Verify(signedRequest(query, sig, body))
+		if err != nil && !gateway.IsVerifyError(err) {
+			t.Fatalf("error is not a VerifyError: %v", err)
+		}
+	})
+}
