@@ -158,7 +158,7 @@ func (p *parser) ratingEvent(c *conversation, topic string, ref *person, opening
 		return nil, invalid(`field "data.item.conversation_rating.rating" is %s; want 1 to 5`, formatScore(score))
 	}
 	// One rating request is one response; a changed score is a new one.
-	id := fmt.Sprintf("conversation:%s:rating:%d:%s", string(c.ID), int64(r.CreatedAt), formatScore(score))
+	id := fmt.Sprintf("conversation:%s:rating:%d:%s", strings.TrimSpace(string(c.ID)), int64(r.CreatedAt), formatScore(score))
 	ev := p.event(id, gateway.EventSurveyResponse, topic)
 	ev.CSAT = &score
 	ev.Text = strings.TrimSpace(r.Remark)
