@@ -53,7 +53,7 @@ func NewSource(cfg gateway.SourceConfig) (*Source, error) {
 	if err := opts.Done(); err != nil {
 		return nil, fmt.Errorf("source %q: %w", cfg.Name, err)
 	}
-	scope, err := ParseScope(scope)
+	scope, err := parseScope(scope)
 	if err != nil {
 		return nil, fmt.Errorf("source %q: %w", cfg.Name, err)
 	}
@@ -78,10 +78,10 @@ func NewSource(cfg gateway.SourceConfig) (*Source, error) {
 	}, nil
 }
 
-// ParseScope reads an incident scope as the engine takes it: "all" (also for "") or
+// parseScope reads an incident scope as the engine takes it: "all" (also for "") or
 // "tag:<tag>". Checked at start-up so that a typo does not turn every delivery into a
 // dead letter.
-func ParseScope(s string) (string, error) {
+func parseScope(s string) (string, error) {
 	s = strings.TrimSpace(s)
 	if s == "" || s == "all" {
 		return "all", nil
