@@ -1,0 +1,137 @@
+// Package freshdesk is the connector for Freshdesk automation-rule webhooks.
+//
+// Freshdesk does not sign webhooks. An automation rule's "Trigger webhook" action can send a
+// custom header or basic authentication, so the customer configures one of them with the
+// source's secret and hush compares it in constant time (signature.VerifyToken). The body is
+// the JSON the customer pastes into the rule, {"freshdesk_webhook": {…}} with Freshdesk
+// placeholders (see template.go and docs/connectors/freshdesk.md).
+package freshdesk
+
+import (
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/hush-gateway/hush/connectors/options"
+	"github.com/hush-gateway/hush/connectors/signature"
+	"github.com/hush-gateway/hush/gateway"
+)
+
+// Kind is the connector kind's name in configuration.
+const Kind = "freshdesk"
+
+// DefaultHeader is the custom header that carries the token unless option header says
+// another.
+const DefaultHeader = "X-Hush-Token"
+
+// Source receives Freshdesk webhooks. Safe for concurrent use: never modified after NewSource.
+type Source struct {
+	name     string
+	header   string   // canonical form of the token header
+	secrets  []string // current first, then previous ones still accepted
+	insecure bool
+}
+
+// NewSource builds a freshdesk source. Options: header (the custom header's name, default
+// X-Hush-Token) and previous_secrets (tokens still accepted while the rule is updated).
+func NewSource(cfg gateway.SourceConfig) (*Source, error) {
+	opts := options.NewReader(Kind, cfg.Options)
+	header := strings.TrimSpace(opts.String("header", DefaultHeader))
+	previous := opts.StringSlice("previous_secrets")
+	if err := opts.Done(); err != nil {
+		return nil, fmt.Errorf("source %q: %w", cfg.Name, err)
+	}
+	if header == "" || strings.ContainsAny(header, " :\t\r\n") {
+		return nil, fmt.Errorf("source %q: option \"header\" must be an HTTP header name such as %s", cfg.Name, DefaultHeader)
+	}
+	if strings.EqualFold(header, "Authorization") {
+		return nil, fmt.Errorf("source %q: option \"header\" cannot be Authorization; basic authentication is always accepted", cfg.Name)
+	}
+	s := &Source{name: cfg.Name, header: http.CanonicalHeaderKey(header), insecure: cfg.Insecure}
+	if cfg.Secret != "" {
+		s.secrets = append(s.secrets, cfg.Secret)
+	}
+	for i, p := range previous {
+		if p == "" {
+			return nil, fmt.Errorf("source %q: previous_secrets item %d is empty", cfg.Name, i)
+		}
+		s.secrets = append(s.secrets, p)
+	}
+	if cfg.Secret == "" && len(previous) > 0 {
+		return nil, fmt.Errorf("source %q: previous_secrets is set but secret is empty", cfg.Name)
+	}
+	if len(s.secrets) == 0 && !cfg.Insecure {
+		return nil, fmt.Errorf("source %q has no secret; set secret (the token the Freshdesk rule sends) or insecure: true", cfg.Name)
+	}
+	return s, nil
+}
+
+// Verify accepts a delivery that carries a configured secret, either as the custom header's
+// value or in "Authorization: Basic" as the password or the user name (Freshdesk's "API key"
+// option sends the key as the user name). Every comparison is constant-time, and every
+// configured secret is compared whatever the outcome of the others.
+func (s *Source) Verify(req *gateway.WebhookRequest) error {
+	if len(s.secrets) == 0 && s.insecure {
+		return nil
+	}
+	var candidates []string
+	auth := strings.TrimSpace(req.Header.Get("Authorization"))
+	if auth != "" {
+		user, pass, err := parseBasic(auth)
+		if err != nil {
+			return err
+		}
+		candidates = append(candidates, pass, user)
+	}
+	if token := strings.TrimSpace(req.Header.Get(s.header)); token != "" {
+		candidates = append(candidates, token)
+	}
+	if len(candidates) == 0 {
+		return &gateway.VerifyError{Reason: gateway.VerifyMissingHeader,
+			Detail: "neither the " + s.header + " header nor basic authentication was sent"}
+	}
+	matched := false
+	for _, secret := range s.secrets {
+		for _, c := range candidates {
+			if c != "" && signature.VerifyToken(secret, c) == nil {
+				matched = true
+			}
+		}
+	}
+	if !matched {
+		return &gateway.VerifyError{Reason: gateway.VerifyBadSignature}
+	}
+	return nil
+}
+
+// parseBasic reads "Basic base64(user:password)". Other schemes and undecodable credentials
+// are malformed; the error never quotes them.
+func parseBasic(auth string) (user, pass string, err error) {
+	scheme, cred, ok := strings.Cut(auth, " ")
+	if !ok || !strings.EqualFold(scheme, "Basic") {
+		return "", "", &gateway.VerifyError{Reason: gateway.VerifyMalformedHeader,
+			Detail: "Authorization header is not basic authentication"}
+	}
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(cred))
+	if err != nil {
+		return "", "", &gateway.VerifyError{Reason: gateway.VerifyMalformedHeader,
+			Detail: "Authorization header's credentials are not base64"}
+	}
+	user, pass, ok = strings.Cut(string(raw), ":")
+	if !ok {
+		return "", "", &gateway.VerifyError{Reason: gateway.VerifyMalformedHeader,
+			Detail: `Authorization header's credentials are not "user:password"`}
+	}
+	return user, pass, nil
+}
+
+// Parse reads a verified body written with the hush template.
+func (s *Source) Parse(req *gateway.WebhookRequest) (gateway.ParseResult, error) {
+	received := req.ReceivedAt
+	if received.IsZero() {
+		received = time.Now()
+	}
+	return ParseBody(req.Body, s.name, received)
+}
