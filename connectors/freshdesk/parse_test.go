@@ -157,7 +157,6 @@ func FuzzParse(f *testing.F) {
 	})
 }
 
-
 func wrap(fields string) []byte { return []byte(`{"freshdesk_webhook": {` + fields + `}}`) }
 
 func TestMapping(t *testing.T) {
