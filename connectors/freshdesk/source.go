@@ -26,6 +26,8 @@ const Kind = "freshdesk"
 // another.
 const DefaultHeader = "X-Hush-Token"
 
+var _ gateway.Connector = (*Source)(nil)
+
 // Source receives Freshdesk webhooks. Safe for concurrent use: never modified after NewSource.
 type Source struct {
 	name     string
@@ -77,16 +79,20 @@ func (s *Source) Verify(req *gateway.WebhookRequest) error {
 		return nil
 	}
 	var candidates []string
-	auth := strings.TrimSpace(req.Header.Get("Authorization"))
-	if auth != "" {
+	token := strings.TrimSpace(req.Header.Get(s.header))
+	if token != "" {
+		candidates = append(candidates, token)
+	}
+	if auth := strings.TrimSpace(req.Header.Get("Authorization")); auth != "" {
 		user, pass, err := parseBasic(auth)
-		if err != nil {
+		switch {
+		case err == nil:
+			candidates = append(candidates, pass, user)
+		case token == "":
 			return err
 		}
-		candidates = append(candidates, pass, user)
-	}
-	if token := strings.TrimSpace(req.Header.Get(s.header)); token != "" {
-		candidates = append(candidates, token)
+		// With the token header present, an Authorization header hush cannot read (one a
+		// proxy added, say) is not the customer's choice of method: the token decides.
 	}
 	if len(candidates) == 0 {
 		return &gateway.VerifyError{Reason: gateway.VerifyMissingHeader,

@@ -44,6 +44,8 @@ func TestVerify(t *testing.T) {
 		{"token with a suffix", nil, map[string]string{"X-Hush-Token": testSecret + "x"}, gateway.VerifyBadSignature, ""},
 		{"basic with wrong password", nil, map[string]string{"Authorization": basic("freshdesk", "nope")}, gateway.VerifyBadSignature, ""},
 		{"basic with empty password and user", nil, map[string]string{"Authorization": basic("", "")}, gateway.VerifyBadSignature, ""},
+		{"bearer from a proxy, token header right", nil, map[string]string{"Authorization": "Bearer abc", "X-Hush-Token": testSecret}, "", ""},
+		{"bearer from a proxy, token header wrong", nil, map[string]string{"Authorization": "Bearer abc", "X-Hush-Token": "nope"}, gateway.VerifyBadSignature, ""},
 		{"nothing sent", nil, nil, gateway.VerifyMissingHeader, "X-Hush-Token"},
 		{"bearer instead of basic", nil, map[string]string{"Authorization": "Bearer " + testSecret}, gateway.VerifyMalformedHeader, "basic"},
 		{"basic not base64", nil, map[string]string{"Authorization": "Basic %%%"}, gateway.VerifyMalformedHeader, "base64"},

@@ -44,6 +44,8 @@ const TestSigningSecret = "dGhpc19zZWNyZXRfaXNfZm9yX3Rlc3Rpbmdfb25seQ=="
 // scheme is base64(HMAC-SHA256(secret, timestamp + body)).
 var scheme = signature.HMAC{Hash: sha256.New, Encoding: signature.Base64}
 
+var _ gateway.Connector = (*Source)(nil)
+
 // Source receives Zendesk webhooks. Safe for concurrent use: never modified after NewSource.
 type Source struct {
 	name      string
