@@ -133,8 +133,9 @@ func storeDeadLetter(r *http.Request, deps Deps, req *gateway.WebhookRequest, pa
 		ReceivedAt: req.ReceivedAt,
 		Error:      parseErr.Error(),
 		Header:     header,
-		Query:      req.URL.RawQuery,
-		Body:       req.Body,
+		// The query string is not kept: some vendors (Statuspage) can only authenticate
+		// with a secret in it, and replay, which does not verify again, never needs it.
+		Body: req.Body,
 	}
 	return deps.Store.Update(r.Context(), func(tx gateway.Tx) error {
 		return tx.PutDeadLetter(dl)

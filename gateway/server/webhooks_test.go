@@ -171,3 +171,26 @@ func TestDeadLetterReplayIngests(t *testing.T) {
 		t.Errorf("replay of unknown id: %d", res.status)
 	}
 }
+
+// TestDeadLetterKeepsNoQueryString: a vendor that can only authenticate with a secret in the
+// URL (Statuspage) must not see it stored with a dead letter, where the admin API would
+// show it to every viewer.
+func TestDeadLetterKeepsNoQueryString(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	broken := []byte(`{"id":"d-8","type":"survey.response"`)
+	req, err := http.NewRequest(http.MethodPost, h.srv.URL+"/webhooks/tool?secret=url-secret-0123", bytes.NewReader(broken))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header = signedHeaders("d-8", testStart, broken)
+	if res := h.send(req); res.status != http.StatusBadRequest {
+		t.Fatalf("unparseable delivery: %d %s", res.status, res.body)
+	}
+	list := h.do(http.MethodGet, "/api/v1/deadletters", viewerToken, nil)
+	if list.status != http.StatusOK || !bytes.Contains(list.body, []byte(`"source":"tool"`)) {
+		t.Fatalf("dead letters: %d %s", list.status, list.body)
+	}
+	if bytes.Contains(list.body, []byte("url-secret-0123")) {
+		t.Fatalf("the query-string secret was stored with the dead letter: %s", list.body)
+	}
+}
