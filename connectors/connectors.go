@@ -12,7 +12,15 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/hush-gateway/hush/connectors/aircall"
+	"github.com/hush-gateway/hush/connectors/delighted"
 	"github.com/hush-gateway/hush/connectors/generic"
+	"github.com/hush-gateway/hush/connectors/intercom"
+	"github.com/hush-gateway/hush/connectors/pagerduty"
+	"github.com/hush-gateway/hush/connectors/statuspage"
+	"github.com/hush-gateway/hush/connectors/twilio"
+	"github.com/hush-gateway/hush/connectors/typeform"
+	"github.com/hush-gateway/hush/connectors/zendesk"
 	"github.com/hush-gateway/hush/gateway"
 )
 
@@ -33,16 +41,63 @@ type Kind struct {
 func All() []Kind {
 	return []Kind{
 		{
-			Name: generic.Kind,
-			NewSource: func(cfg gateway.SourceConfig) (gateway.Connector, error) {
-				return generic.NewSource(cfg)
-			},
-			NewUpstream: func(cfg gateway.UpstreamConfig) (gateway.Upstream, error) {
-				return generic.NewUpstream(cfg)
-			},
-			Doc: "normalized events signed as Standard Webhooks; any JSON or form send API described by configuration",
+			Name:      aircall.Kind,
+			NewSource: source(aircall.NewSource),
+			Doc:       "Aircall call webhooks (token in the body): call.ended → call.completed, call.missed or call.abandoned",
+		},
+		{
+			Name:      delighted.Kind,
+			NewSource: source(delighted.NewSource),
+			Doc:       "Delighted survey webhooks (X-Delighted-Webhook-Signature) → survey.response",
+		},
+		{
+			Name:        generic.Kind,
+			NewSource:   source(generic.NewSource),
+			NewUpstream: upstream(generic.NewUpstream),
+			Doc:         "normalized events signed as Standard Webhooks; any JSON or form send API described by configuration",
+		},
+		{
+			Name:      intercom.Kind,
+			NewSource: source(intercom.NewSource),
+			Doc:       "Intercom notifications (X-Hub-Signature): conversations, ratings and tickets",
+		},
+		{
+			Name:      pagerduty.Kind,
+			NewSource: source(pagerduty.NewSource),
+			Doc:       "PagerDuty V3 webhooks (X-PagerDuty-Signature): incidents triggered/reopened and resolved",
+		},
+		{
+			Name:      statuspage.Kind,
+			NewSource: source(statuspage.NewSource),
+			Doc:       "Atlassian Statuspage subscriber webhooks (secret in the URL query): incidents opened and resolved",
+		},
+		{
+			Name:          twilio.Kind,
+			NewSource:     source(twilio.NewSource),
+			SecretOptions: []string{"auth_token"},
+			Doc:           "Twilio incoming SMS/WhatsApp (opt-out/opt-in keywords, Advanced Opt-Out) and voice status callbacks (X-Twilio-Signature)",
+		},
+		{
+			Name:      typeform.Kind,
+			NewSource: source(typeform.NewSource),
+			Doc:       "Typeform form_response webhooks (Typeform-Signature) → survey.response; scores chosen by field ref",
+		},
+		{
+			Name:      zendesk.Kind,
+			NewSource: source(zendesk.NewSource),
+			Doc:       "Zendesk event webhooks and the hush trigger template (X-Zendesk-Webhook-Signature): tickets and satisfaction ratings",
 		},
 	}
+}
+
+// source adapts a vendor package's constructor, which returns its own concrete type.
+func source[C gateway.Connector](newSource func(gateway.SourceConfig) (C, error)) func(gateway.SourceConfig) (gateway.Connector, error) {
+	return func(cfg gateway.SourceConfig) (gateway.Connector, error) { return newSource(cfg) }
+}
+
+// upstream adapts a vendor package's upstream constructor.
+func upstream[U gateway.Upstream](newUpstream func(gateway.UpstreamConfig) (U, error)) func(gateway.UpstreamConfig) (gateway.Upstream, error) {
+	return func(cfg gateway.UpstreamConfig) (gateway.Upstream, error) { return newUpstream(cfg) }
 }
 
 // Lookup finds a kind by name.

@@ -42,7 +42,7 @@ func TestSource(t *testing.T) {
 		{"generic with a secret", gateway.SourceConfig{Name: "crm", Kind: "generic", Secret: "k"}, ""},
 		{"generic insecure", gateway.SourceConfig{Name: "crm", Kind: "generic", Insecure: true}, ""},
 		{"no secret", gateway.SourceConfig{Name: "crm", Kind: "generic"}, `source "crm" has no secret; set secret or insecure: true`},
-		{"unknown kind lists known ones", gateway.SourceConfig{Name: "z", Kind: "zendesck", Secret: "k"}, `unknown kind "zendesck" (known: generic`},
+		{"unknown kind lists known ones", gateway.SourceConfig{Name: "z", Kind: "zendesck", Secret: "k"}, `unknown kind "zendesck" (known: aircall, delighted, generic, intercom`},
 		{"connector's own error is wrapped", gateway.SourceConfig{Name: "crm", Kind: "generic", Secret: "k", Options: map[string]any{"x": 1}}, `building source "crm" of kind generic: source "crm": unknown option "x"`},
 	}
 	for _, tt := range tests {
@@ -100,5 +100,28 @@ func TestSecretOptions(t *testing.T) {
 	}
 	if hasSecret(k, gateway.SourceConfig{Options: map[string]any{"public_url": "u"}}) {
 		t.Error("another option seen as a secret")
+	}
+}
+
+// TestAllIsSortedAndBuildable: every listed kind has a unique name, the list is sorted (it
+// is printed in errors and docs), and every inbound kind refuses to start without a secret.
+func TestAllIsSortedAndBuildable(t *testing.T) {
+	kinds := All()
+	for i, k := range kinds {
+		if i > 0 && kinds[i-1].Name >= k.Name {
+			t.Errorf("All() is not sorted by unique name at %q", k.Name)
+		}
+		if k.NewSource == nil && k.NewUpstream == nil {
+			t.Errorf("kind %q has neither side", k.Name)
+		}
+		if k.Doc == "" {
+			t.Errorf("kind %q has no doc line", k.Name)
+		}
+		if k.NewSource != nil {
+			_, err := Source(gateway.SourceConfig{Name: "s", Kind: k.Name})
+			if err == nil || !strings.Contains(err.Error(), "no secret") {
+				t.Errorf("kind %q without a secret: %v, want a no-secret refusal", k.Name, err)
+			}
+		}
 	}
 }
