@@ -14,6 +14,7 @@ import (
 
 	"github.com/hush-gateway/hush/connectors/aircall"
 	"github.com/hush-gateway/hush/connectors/delighted"
+	"github.com/hush-gateway/hush/connectors/freshdesk"
 	"github.com/hush-gateway/hush/connectors/generic"
 	"github.com/hush-gateway/hush/connectors/intercom"
 	"github.com/hush-gateway/hush/connectors/pagerduty"
@@ -49,6 +50,11 @@ func All() []Kind {
 			Name:      delighted.Kind,
 			NewSource: source(delighted.NewSource),
 			Doc:       "Delighted survey webhooks (X-Delighted-Webhook-Signature) → survey.response",
+		},
+		{
+			Name:      freshdesk.Kind,
+			NewSource: source(freshdesk.NewSource),
+			Doc:       "Freshdesk automation-rule webhooks (hush template), token header or basic auth",
 		},
 		{
 			Name:        generic.Kind,

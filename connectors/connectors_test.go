@@ -42,7 +42,7 @@ func TestSource(t *testing.T) {
 		{"generic with a secret", gateway.SourceConfig{Name: "crm", Kind: "generic", Secret: "k"}, ""},
 		{"generic insecure", gateway.SourceConfig{Name: "crm", Kind: "generic", Insecure: true}, ""},
 		{"no secret", gateway.SourceConfig{Name: "crm", Kind: "generic"}, `source "crm" has no secret; set secret or insecure: true`},
-		{"unknown kind lists known ones", gateway.SourceConfig{Name: "z", Kind: "zendesck", Secret: "k"}, `unknown kind "zendesck" (known: aircall, delighted, generic, intercom`},
+		{"unknown kind lists known ones", gateway.SourceConfig{Name: "z", Kind: "zendesck", Secret: "k"}, `unknown kind "zendesck" (known: aircall, delighted, freshdesk, generic`},
 		{"connector's own error is wrapped", gateway.SourceConfig{Name: "crm", Kind: "generic", Secret: "k", Options: map[string]any{"x": 1}}, `building source "crm" of kind generic: source "crm": unknown option "x"`},
 	}
 	for _, tt := range tests {
