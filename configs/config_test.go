@@ -343,12 +343,15 @@ func TestExampleParses(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the annotated example does not parse:\n%v", err)
 	}
-	if len(cfg.Sources) != 1 || len(cfg.Admin.Tokens) != 3 || len(cfg.Upstreams) != 2 || len(cfg.Alerts) != 1 ||
+	if len(cfg.Sources) != 4 || len(cfg.Admin.Tokens) != 3 || len(cfg.Upstreams) != 2 || len(cfg.Alerts) != 1 ||
 		len(cfg.Rules) < 4 || len(cfg.Caps) != 3 || len(cfg.QuietHours) != 1 || len(cfg.Costs) != 3 || cfg.Data == "" {
 		t.Errorf("the example lost a section: %+v", cfg)
 	}
 	if g, _ := cfg.Source("generic"); g.Secret != anyEnv("HUSH_GENERIC_SECRET") {
 		t.Errorf("generic source %+v", g)
+	}
+	if tw, _ := cfg.Source("twilio"); tw.Options["auth_token"] != anyEnv("TWILIO_AUTH_TOKEN") {
+		t.Errorf("twilio source %+v", tw)
 	}
 	if tw, ok := cfg.Upstream("twilio-sales"); !ok || tw.Options["sends"] == nil || tw.Mode != ModeShadow {
 		t.Errorf("twilio-sales upstream %+v", tw)

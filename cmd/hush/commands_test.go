@@ -192,11 +192,14 @@ func TestCheckConfig(t *testing.T) {
 	t.Run("the annotated example", func(t *testing.T) {
 		file := filepath.Join("..", "..", "configs", "hush.yaml")
 		vars := map[string]string{
-			"HUSH_ADMIN_TOKEN":    adminToken,
-			"HUSH_VIEWER_TOKEN":   "e2e-viewer-token-0123456789",
-			"HUSH_DECIDE_TOKEN":   "e2e-decide-token-0123456789",
-			"HUSH_GENERIC_SECRET": genericSecret,
-			"SLACK_WEBHOOK_URL":   "https://hooks.example.com/services/T0/B0/x",
+			"HUSH_ADMIN_TOKEN":         adminToken,
+			"HUSH_VIEWER_TOKEN":        "e2e-viewer-token-0123456789",
+			"HUSH_DECIDE_TOKEN":        "e2e-decide-token-0123456789",
+			"HUSH_GENERIC_SECRET":      genericSecret,
+			"SLACK_WEBHOOK_URL":        "https://hooks.example.com/services/T0/B0/x",
+			"ZENDESK_SIGNING_SECRET":   "e2e-zendesk-secret",
+			"TWILIO_AUTH_TOKEN":        "e2e-twilio-token",
+			"PAGERDUTY_WEBHOOK_SECRET": "e2e-pagerduty-secret",
 		}
 		stdout, stderr, err := runCommand(t, vars, "check-config", file)
 		if err != nil {
