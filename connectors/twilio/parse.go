@@ -181,7 +181,14 @@ func (s *Source) call(p url.Values, at time.Time) (gateway.ParseResult, error) {
 		Customer: gateway.EventCustomer{Phone: phone},
 		Channel:  gateway.ChannelVoice,
 		Topic:    "twilio:caller:" + phone,
-		Attrs:    map[string]any{},
+		// As for Aircall: an answered call resolves the caller's topic (someone finally
+		// spoke to them), so a "silent until resolved" on repeated calls ends, then its
+		// grace runs; a missed or abandoned call leaves it open.
+		Status: gateway.StatusOpen,
+		Attrs:  map[string]any{},
+	}
+	if typ == gateway.EventCallCompleted {
+		ev.Status = gateway.StatusSolved
 	}
 	if direction == directionInbound {
 		// Caller ID lookup names the caller; on outbound calls it names no customer.
