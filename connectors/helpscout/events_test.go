@@ -159,7 +159,7 @@ func TestParseEvents(t *testing.T) {
 			convo(`,"preview":"any news?","customerWaitingSince":{"time":"2024-01-04T00:00:00Z","friendly":"x"}`), gateway.EventTicketUpdated,
 			"convo.customer.reply.created:77:2024-01-04T00:00:00Z", gateway.StatusPending, gateway.ChannelVoice, "any news?", "2024-01-04T00:00:00Z", 0},
 		{"API 1.0 thread list and customer", EventCustomerReply,
-			`{"id":78,"type":"email","status":"active","customer":{"id":5,"firstName":"Ana","lastName":"Ruiz","email":"ana@example.com"},`+
+			`{"id":78,"type":"email","status":"active","customer":{"id":5,"firstName":"Ana","lastName":"Ruiz","email":"ana@example.com"},` +
 				`"threads":[{"id":501,"type":"customer","body":"<p>hola</p>","createdBy":{"id":5,"type":"customer"},"createdAt":"2024-02-01T00:00:00Z"}]}`,
 			gateway.EventTicketUpdated, "convo.customer.reply.created:78:thread:501", gateway.StatusOpen, gateway.ChannelEmail, "hola", "2024-02-01T00:00:00Z", 0},
 		{"drafts are not the customer's message", EventCustomerReply,
