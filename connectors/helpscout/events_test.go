@@ -47,12 +47,11 @@ func fixtures(t testing.TB) []fixture {
 			continue
 		}
 		name := strings.TrimSuffix(filepath.Base(p), ".json")
-		event, variant, ok := strings.Cut(name, "~")
+		event, _, ok := strings.Cut(name, "~")
 		if !ok {
 			t.Fatalf("%s: name it <event>~<variant>.json", p)
 		}
 		out = append(out, fixture{path: p, name: name, event: event})
-		_ = variant
 	}
 	if len(out) == 0 {
 		t.Fatal("no testdata inputs")
