@@ -16,6 +16,7 @@ import (
 	"github.com/hush-gateway/hush/connectors/delighted"
 	"github.com/hush-gateway/hush/connectors/freshdesk"
 	"github.com/hush-gateway/hush/connectors/generic"
+	"github.com/hush-gateway/hush/connectors/helpscout"
 	"github.com/hush-gateway/hush/connectors/intercom"
 	"github.com/hush-gateway/hush/connectors/pagerduty"
 	"github.com/hush-gateway/hush/connectors/statuspage"
@@ -61,6 +62,11 @@ func All() []Kind {
 			NewSource:   source(generic.NewSource),
 			NewUpstream: upstream(generic.NewUpstream),
 			Doc:         "normalized events signed as Standard Webhooks; any JSON or form send API described by configuration",
+		},
+		{
+			Name:      helpscout.Kind,
+			NewSource: source(helpscout.NewSource),
+			Doc:       "Help Scout webhooks (X-HelpScout-Signature): new conversations, customer replies, status changes, satisfaction ratings",
 		},
 		{
 			Name:      intercom.Kind,

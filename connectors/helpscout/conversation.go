@@ -1,6 +1,7 @@
 package helpscout
 
 import (
+	"github.com/hush-gateway/hush/connectors/htmltext"
 	"strings"
 	"time"
 
@@ -150,7 +151,7 @@ func (t *thread) byCustomer() bool {
 
 func (t *thread) text() string {
 	if t.Body != "" {
-		return plainText(t.Body)
+		return htmltext.Plain(t.Body)
 	}
 	return strings.TrimSpace(t.Text)
 }

@@ -2,6 +2,7 @@ package intercom
 
 import (
 	"fmt"
+	"github.com/hush-gateway/hush/connectors/htmltext"
 	"strings"
 
 	"github.com/hush-gateway/hush/gateway"
@@ -60,9 +61,9 @@ func (p *parser) conversationEvents() ([]gateway.Event, error) {
 		case TopicUserCreated:
 			if opening != nil {
 				author = &opening.Author
-				ev.Text = plainText(opening.Body)
+				ev.Text = htmltext.Plain(opening.Body)
 				if ev.Text == "" {
-					ev.Text = plainText(opening.Subject)
+					ev.Text = htmltext.Plain(opening.Subject)
 				}
 			}
 			ev.At = p.at(c.CreatedAt)
@@ -70,7 +71,7 @@ func (p *parser) conversationEvents() ([]gateway.Event, error) {
 			reply := lastPart(c.Parts, func(pt *part) bool { return customerAuthor(pt.Author.Type) && pt.Body != "" })
 			var replyAt unixTime
 			if reply != nil {
-				author, ev.Text, replyAt = &reply.Author, plainText(reply.Body), reply.CreatedAt
+				author, ev.Text, replyAt = &reply.Author, htmltext.Plain(reply.Body), reply.CreatedAt
 			}
 			ev.At = p.at(replyAt, c.UpdatedAt)
 		case TopicAdminClosed:

@@ -1,6 +1,7 @@
 package intercom
 
 import (
+	"github.com/hush-gateway/hush/connectors/htmltext"
 	"strings"
 
 	"github.com/hush-gateway/hush/gateway"
@@ -57,7 +58,7 @@ func (p *parser) ticketEvents() ([]gateway.Event, error) {
 		reply := lastPart(t.Parts, func(pt *part) bool { return customerAuthor(pt.Author.Type) && pt.Body != "" })
 		var replyAt unixTime
 		if reply != nil {
-			author, ev.Text, replyAt = &reply.Author, plainText(reply.Body), reply.CreatedAt
+			author, ev.Text, replyAt = &reply.Author, htmltext.Plain(reply.Body), reply.CreatedAt
 		}
 		ev.At = p.at(replyAt, t.UpdatedAt)
 	case TopicTicketResolved:

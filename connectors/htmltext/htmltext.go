@@ -1,4 +1,6 @@
-package intercom
+// Package htmltext reduces the HTML bodies that helpdesk and chat vendors send (Intercom
+// messages, Help Scout threads) to the plain words a person wrote, for rules and sentiment.
+package htmltext
 
 import (
 	"html"
@@ -6,11 +8,10 @@ import (
 	"unicode"
 )
 
-// plainText turns an Intercom message body (HTML: <p>, <br>, <a>, <b>…) into the words a
-// person wrote, for rules and sentiment scoring: tags dropped, entities decoded, runs of
+// Plain turns a message body (HTML: <p>, <br>, <a>, <b>…) into the words a person wrote, for rules and sentiment scoring: tags dropped, entities decoded, runs of
 // white space collapsed to one space. Block tags (<p>, <br>, <div>, <li>…) separate words,
 // so "<p>a</p><p>b</p>" is "a b"; inline ones (<b>, <a>, <span>…) do not.
-func plainText(body string) string {
+func Plain(body string) string {
 	if body == "" {
 		return ""
 	}
