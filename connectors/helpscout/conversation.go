@@ -1,10 +1,10 @@
 package helpscout
 
 import (
-	"github.com/hush-gateway/hush/connectors/htmltext"
 	"strings"
 	"time"
 
+	"github.com/hush-gateway/hush/connectors/htmltext"
 	"github.com/hush-gateway/hush/gateway"
 )
 

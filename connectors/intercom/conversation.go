@@ -2,9 +2,9 @@ package intercom
 
 import (
 	"fmt"
-	"github.com/hush-gateway/hush/connectors/htmltext"
 	"strings"
 
+	"github.com/hush-gateway/hush/connectors/htmltext"
 	"github.com/hush-gateway/hush/gateway"
 )
 

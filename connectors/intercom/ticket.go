@@ -1,9 +1,9 @@
 package intercom
 
 import (
-	"github.com/hush-gateway/hush/connectors/htmltext"
 	"strings"
 
+	"github.com/hush-gateway/hush/connectors/htmltext"
 	"github.com/hush-gateway/hush/gateway"
 )
 
