@@ -7,9 +7,6 @@ import (
 	"github.com/hush-gateway/hush/gateway"
 )
 
-// tokenField is where Aircall puts the webhook's token: a top-level string of the body.
-const tokenField = "token"
-
 // bodyToken reads only the top-level "token" of the body. Decoding into a one-field struct
 // skips every other value without building it, and reads nothing nested as the token.
 // Failures are *gateway.VerifyError: a body without a token is unauthenticated, whatever
