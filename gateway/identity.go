@@ -103,7 +103,15 @@ func NormalizePhone(s, defaultRegion string) (Identity, error) {
 	if !phonenumbers.IsPossibleNumber(num) {
 		return "", fmt.Errorf("%q is not a possible phone number", s)
 	}
-	return Identity("phone:" + phonenumbers.Format(num, phonenumbers.E164)), nil
+	e164 := phonenumbers.Format(num, phonenumbers.E164)
+	// Normalization must be a fixpoint: an identity stored once is looked up again by the
+	// same string. Malformed numbers such as "+27 0000000" lose their national prefix on a
+	// second parse; they are not phone numbers anyone can be reached on.
+	again, err := phonenumbers.Parse(e164, "")
+	if err != nil || phonenumbers.Format(again, phonenumbers.E164) != e164 {
+		return "", fmt.Errorf("%q is not a valid phone number", s)
+	}
+	return Identity("phone:" + e164), nil
 }
 
 // VendorIdentity names a customer by a vendor's own id: VendorIdentity("zendesk", "8841") is
