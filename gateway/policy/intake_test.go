@@ -113,7 +113,7 @@ func TestUntilResolvedEndsAfterSolvedPlusGrace(t *testing.T) {
 	h := newHarness(t, Config{Rules: mustRules(t, repeatedContacts)})
 	topic := "zendesk:ticket:5512"
 	for i, id := range []string{"c1", "c2", "c3", "c4"} {
-		h.ingest(event(id, gateway.EventChatMessage, engineStart.Add(time.Duration(i-4)*time.Hour), "ana@example.com", withTopic(topic)))
+		h.ingest(event(id, gateway.EventTicketOpened, engineStart.Add(time.Duration(i-4)*time.Hour), "ana@example.com", withTopic(topic)))
 	}
 	ana := h.customer(email("ana@example.com"))
 	sil := h.silences(ana.ID)

@@ -585,7 +585,33 @@ func (h *historyView) contacts(_ string, args ...ref.Val) ref.Val {
 	if bad != nil {
 		return bad
 	}
-	return h.count(w, func(e *gateway.Event) bool { return slices.Contains(contactTypes, e.Type) })
+	return h.countContacts(w, func(*gateway.Event) bool { return true })
+}
+
+// countContacts counts the contacts in the window that match: every ticket opened, call and
+// inbound SMS, and each chat conversation once, however many messages it holds — a chat is
+// one contact, its further messages are that contact going on (otherwise one lively chat
+// would look like a customer calling back again and again).
+func (h *historyView) countContacts(w time.Duration, match func(*gateway.Event) bool) ref.Val {
+	n := 0
+	var chats map[string]bool
+	for i := range h.history {
+		e := &h.history[i]
+		if !h.inWindow(e.At, w) || !slices.Contains(contactTypes, e.Type) || !match(e) {
+			continue
+		}
+		if e.Type == gateway.EventChatMessage && e.Topic != "" {
+			if chats[e.Topic] {
+				continue
+			}
+			if chats == nil {
+				chats = make(map[string]bool)
+			}
+			chats[e.Topic] = true
+		}
+		n++
+	}
+	return types.Int(n)
 }
 
 func (h *historyView) contactsAbout(_ string, args ...ref.Val) ref.Val {
@@ -603,9 +629,7 @@ func (h *historyView) contactsAbout(_ string, args ...ref.Val) ref.Val {
 	if topic == "" {
 		return types.Int(0)
 	}
-	return h.count(w, func(e *gateway.Event) bool {
-		return e.Topic == string(topic) && slices.Contains(contactTypes, e.Type)
-	})
+	return h.countContacts(w, func(e *gateway.Event) bool { return e.Topic == string(topic) })
 }
 
 func (h *historyView) events(_ string, args ...ref.Val) ref.Val {

@@ -226,6 +226,34 @@ func TestHistoryFunctions(t *testing.T) {
 	}
 }
 
+// TestChatIsOneContact: a chat conversation counts once however many messages it holds, so
+// one lively chat does not look like a customer calling back again and again.
+func TestChatIsOneContact(t *testing.T) {
+	h := history(t0,
+		past{"chat.message", "chat:1", 0, ""},
+		past{"chat.message", "chat:1", time.Minute, ""},
+		past{"chat.message", "chat:1", 2 * time.Minute, ""},
+		past{"chat.message", "chat:2", time.Hour, ""},
+		past{"chat.message", "", 2 * time.Hour, ""}, // no topic: each message on its own
+		past{"chat.message", "", 3 * time.Hour, ""},
+	)
+	for when, want := range map[string]bool{
+		`contacts_about("chat:1", "24h") == 1`: true,
+		`contacts("24h") == 4`:                 true,
+		`events("chat.message", "24h") == 6`:   true,
+	} {
+		rs, err := policy.CompileRules([]gateway.RuleSpec{rule("r", when)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev := h[0]
+		fired, errs := rs.Evaluate(policy.RuleInput{Event: &ev, History: h, Now: t0})
+		if len(errs) > 0 || (len(fired) == 1) != want {
+			t.Errorf("%s: fired %v (errors %v), want %v", when, len(fired) == 1, errs, want)
+		}
+	}
+}
+
 func TestOpenTopicsUsesEventTimeNotStorageOrder(t *testing.T) {
 	// The solution arrived first, then a late delivery of the older opening: still solved.
 	h := []gateway.Event{
@@ -345,7 +373,7 @@ func TestEvaluateConcurrently(t *testing.T) {
 			defer wg.Done()
 			ps := make([]past, n)
 			for i := range ps {
-				ps[i] = past{"chat.message", "t", time.Duration(i) * time.Minute, ""}
+				ps[i] = past{"call.missed", "t", time.Duration(i) * time.Minute, ""}
 			}
 			h := history(t0, ps...)
 			h[0].Attrs = map[string]any{"n": float64(n)}
