@@ -1,7 +1,6 @@
 package aircall
 
 import (
-	"bytes"
 	"encoding/json"
 	"flag"
 	"os"
@@ -10,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hush-gateway/hush/connectors/connectortest"
 	"github.com/hush-gateway/hush/gateway"
 )
 
@@ -17,80 +17,13 @@ var update = flag.Bool("update", false, "rewrite the testdata/*.golden.json file
 
 var goldenReceivedAt = time.Date(2022, 3, 4, 10, 30, 0, 0, time.UTC)
 
-// goldenResult is what a golden file holds: the parse result, or the error's code and message.
-type goldenResult struct {
-	Events  []gateway.Event `json:"events,omitempty"`
-	Ignored int             `json:"ignored,omitempty"`
-	Error   *goldenError    `json:"error,omitempty"`
-}
-
-type goldenError struct {
-	Code    gateway.ErrorCode `json:"code"`
-	Message string            `json:"message"`
-}
-
-func inputs(t testing.TB) []string {
-	all, err := filepath.Glob(filepath.Join("testdata", "*.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var in []string
-	for _, f := range all {
-		if !strings.HasSuffix(f, ".golden.json") {
-			in = append(in, f)
-		}
-	}
-	if len(in) == 0 {
-		t.Fatal("no testdata inputs")
-	}
-	return in
-}
-
 func TestParseGolden(t *testing.T) {
-	for _, in := range inputs(t) {
-		name := strings.TrimSuffix(filepath.Base(in), ".json")
-		t.Run(name, func(t *testing.T) {
-			body, err := os.ReadFile(in)
-			if err != nil {
-				t.Fatal(err)
-			}
-			res, err := ParseCall(body, ParseOptions{Source: "phones", ReceivedAt: goldenReceivedAt, DefaultRegion: "GB"})
-			var got goldenResult
-			if err != nil {
-				got.Error = &goldenError{Code: gateway.ErrorCodeOf(err), Message: gateway.ErrorMessageOf(err)}
-				if got.Error.Code != gateway.CodeInvalid {
-					t.Errorf("error %v does not have code invalid", err)
-				}
-				if !strings.HasPrefix(name, "err_") {
-					t.Errorf("unexpected error: %v", err)
-				}
-			} else {
-				got.Events, got.Ignored = res.Events, res.Ignored
-				if strings.HasPrefix(name, "err_") {
-					t.Errorf("want an error, got %d events", len(res.Events))
-				}
-			}
-			out, err := json.MarshalIndent(got, "", "  ")
-			if err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, '\n')
-			golden := filepath.Join("testdata", name+".golden.json")
-			if *update {
-				if err := os.WriteFile(golden, out, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if !bytes.Equal(out, want) {
-				t.Errorf("output differs from %s (go test -update rewrites it):\n%s", golden, out)
-			}
-		})
-	}
+	connectortest.Golden(t, connectortest.GoldenCase{
+		Update: *update,
+		Parse: func(t *testing.T, _ string, body []byte) (gateway.ParseResult, error) {
+			return ParseCall(body, ParseOptions{Source: "phones", ReceivedAt: goldenReceivedAt, DefaultRegion: "GB"})
+		},
+	})
 }
 
 // fixtureWith is the real missed call.ended with some data fields replaced (nil deletes).
@@ -237,7 +170,7 @@ func TestParseErrorsNameNoPersonalData(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	for _, in := range inputs(f) {
+	for _, in := range connectortest.Inputs(f, "", "") {
 		if b, err := os.ReadFile(in); err == nil {
 			f.Add(b)
 		}
