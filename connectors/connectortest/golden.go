@@ -187,3 +187,15 @@ func sameEvents(t testing.TB, in string, first gateway.ParseResult, err1 error, 
 		}
 	}
 }
+
+// AddSeeds adds every input of dir/*ext (see Inputs) to the fuzzer's seed corpus.
+func AddSeeds(f *testing.F, dir, ext string) {
+	f.Helper()
+	for _, in := range Inputs(f, dir, ext) {
+		b, err := os.ReadFile(in)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+}
