@@ -170,11 +170,7 @@ func TestParseErrorsNameNoPersonalData(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	for _, in := range connectortest.Inputs(f, "", "") {
-		if b, err := os.ReadFile(in); err == nil {
-			f.Add(b)
-		}
-	}
+	connectortest.AddSeeds(f, "", "")
 	f.Fuzz(func(t *testing.T, body []byte) {
 		res, err := ParseCall(body, ParseOptions{Source: "phones", ReceivedAt: goldenReceivedAt, DefaultRegion: "GB"})
 		if err != nil {
