@@ -1,16 +1,14 @@
 package generic
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/hush-gateway/hush/connectors/connectortest"
 	"github.com/hush-gateway/hush/gateway"
 )
 
@@ -18,87 +16,30 @@ var update = flag.Bool("update", false, "rewrite the testdata/*.golden.json file
 
 var goldenReceivedAt = time.Date(2026, 11, 20, 9, 45, 0, 0, time.UTC)
 
-// goldenResult is what a golden file holds: the parse result, or the error's code and message.
-type goldenResult struct {
-	Events  []gateway.Event `json:"events,omitempty"`
-	Ignored int             `json:"ignored,omitempty"`
-	Error   *goldenError    `json:"error,omitempty"`
-}
-
-type goldenError struct {
-	Code    gateway.ErrorCode `json:"code"`
-	Message string            `json:"message"`
-}
-
 func TestParseGolden(t *testing.T) {
-	inputs, err := filepath.Glob(filepath.Join("testdata", "*.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for _, in := range inputs {
-		if strings.HasSuffix(in, ".golden.json") {
-			continue
-		}
-		n++
-		name := strings.TrimSuffix(filepath.Base(in), ".json")
-		t.Run(name, func(t *testing.T) {
-			body, err := os.ReadFile(in)
-			if err != nil {
-				t.Fatal(err)
-			}
-			res, err := ParseEvents(body, ParseOptions{
+	connectortest.Golden(t, connectortest.GoldenCase{
+		Update: *update,
+		Parse: func(t *testing.T, _ string, body []byte) (gateway.ParseResult, error) {
+			return ParseEvents(body, ParseOptions{
 				Source: "acme", DeliveryID: "msg_2Kx", ReceivedAt: goldenReceivedAt, DefaultRegion: "ES",
 			})
-			var got goldenResult
-			if err != nil {
-				var ge *gateway.Error
-				if !errors.As(err, &ge) {
-					t.Fatalf("error %v is not a *gateway.Error", err)
-				}
-				var fe *FieldError
-				if !errors.As(err, &fe) {
-					t.Fatalf("error %v does not carry a *FieldError", err)
-				}
-				got.Error = &goldenError{Code: gateway.ErrorCodeOf(err), Message: gateway.ErrorMessageOf(err)}
-				if strings.HasPrefix(name, "err_") == false {
-					t.Errorf("unexpected error: %v", err)
-				}
-			} else {
-				got.Events, got.Ignored = res.Events, res.Ignored
-				if strings.HasPrefix(name, "err_") {
-					t.Errorf("want an error, got %d events", len(res.Events))
-				}
-				for _, ev := range res.Events {
-					if !json.Valid(ev.Raw) {
-						t.Errorf("event %s: Raw is not the JSON of the event", ev.ID)
-					}
-				}
+		},
+		CheckError: func(t *testing.T, err error) {
+			var ge *gateway.Error
+			if !errors.As(err, &ge) {
+				t.Fatalf("error %v is not a *gateway.Error", err)
 			}
-			out, err := json.MarshalIndent(got, "", "  ")
-			if err != nil {
-				t.Fatal(err)
+			var fe *FieldError
+			if !errors.As(err, &fe) {
+				t.Fatalf("error %v does not carry a *FieldError", err)
 			}
-			out = append(out, '\n')
-			golden := filepath.Join("testdata", name+".golden.json")
-			if *update {
-				if err := os.WriteFile(golden, out, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
+		},
+		CheckEvent: func(t *testing.T, _ []byte, ev gateway.Event) {
+			if !json.Valid(ev.Raw) {
+				t.Errorf("event %s: Raw is not the JSON of the event", ev.ID)
 			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if !bytes.Equal(out, want) {
-				t.Errorf("output differs from %s (go test -update rewrites it):\n%s", golden, out)
-			}
-		})
-	}
-	if n == 0 {
-		t.Fatal("no testdata inputs")
-	}
+		},
+	})
 }
 
 func TestParseDefaults(t *testing.T) {
@@ -178,12 +119,7 @@ func TestParseErrorsKeepPersonalDataOut(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	seeds, _ := filepath.Glob(filepath.Join("testdata", "*.json"))
-	for _, s := range seeds {
-		if b, err := os.ReadFile(s); err == nil && !strings.HasSuffix(s, ".golden.json") {
-			f.Add(b)
-		}
-	}
+	connectortest.AddSeeds(f, "", "")
 	f.Fuzz(func(t *testing.T, body []byte) {
 		res, err := ParseEvents(body, ParseOptions{Source: "acme", DeliveryID: "d", ReceivedAt: goldenReceivedAt})
 		if err != nil {
