@@ -1,8 +1,6 @@
 package helpscout
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"flag"
 	"os"
@@ -11,24 +9,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hush-gateway/hush/connectors/connectortest"
 	"github.com/hush-gateway/hush/gateway"
 )
 
 var update = flag.Bool("update", false, "rewrite the testdata/*.golden.json files from the current output")
 
 var goldenReceivedAt = time.Date(2026, 11, 20, 9, 45, 0, 0, time.UTC)
-
-// goldenResult is what a golden file holds: the parse result, or the error's code and message.
-type goldenResult struct {
-	Events  []gateway.Event `json:"events,omitempty"`
-	Ignored int             `json:"ignored,omitempty"`
-	Error   *goldenError    `json:"error,omitempty"`
-}
-
-type goldenError struct {
-	Code    gateway.ErrorCode `json:"code"`
-	Message string            `json:"message"`
-}
 
 // fixture is one testdata input: testdata/<X-HelpScout-Event>~<variant>.json, since Help
 // Scout names the event in a header, not in the body.
@@ -60,51 +47,21 @@ func fixtures(t testing.TB) []fixture {
 }
 
 func TestParseGolden(t *testing.T) {
-	for _, f := range fixtures(t) {
-		t.Run(f.name, func(t *testing.T) {
-			body, err := os.ReadFile(f.path)
-			if err != nil {
-				t.Fatal(err)
+	fixtures(t) // the names are <event>~<variant>
+	connectortest.Golden(t, connectortest.GoldenCase{
+		Update:   *update,
+		MustFail: func(name string) bool { return strings.Contains(name, "~err_") },
+		Parse: func(t *testing.T, name string, body []byte) (gateway.ParseResult, error) {
+			event, _, _ := strings.Cut(name, "~")
+			return ParseWebhook(event, body, "helpscout", goldenReceivedAt)
+		},
+		CheckError: func(t *testing.T, err error) {
+			var ge *gateway.Error
+			if !errors.As(err, &ge) {
+				t.Fatalf("error %v is not a *gateway.Error", err)
 			}
-			res, err := ParseWebhook(f.event, body, "helpscout", goldenReceivedAt)
-			isErrCase := strings.Contains(f.name, "~err_")
-			var got goldenResult
-			if err != nil {
-				var ge *gateway.Error
-				if !errors.As(err, &ge) {
-					t.Fatalf("error %v is not a *gateway.Error", err)
-				}
-				got.Error = &goldenError{Code: gateway.ErrorCodeOf(err), Message: gateway.ErrorMessageOf(err)}
-				if !isErrCase {
-					t.Errorf("unexpected error: %v", err)
-				}
-			} else {
-				got.Events, got.Ignored = res.Events, res.Ignored
-				if isErrCase {
-					t.Errorf("want an error, got %d events", len(res.Events))
-				}
-			}
-			out, err := json.MarshalIndent(got, "", "  ")
-			if err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, '\n')
-			golden := filepath.Join("testdata", f.name+".golden.json")
-			if *update {
-				if err := os.WriteFile(golden, out, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if !bytes.Equal(out, want) {
-				t.Errorf("output differs from %s (go test -update rewrites it):\n%s", golden, out)
-			}
-		})
-	}
+		},
+	})
 }
 
 // TestRedeliverySameIDs: Help Scout retries a delivery with the same body; every event must
@@ -114,15 +71,7 @@ func TestRedeliverySameIDs(t *testing.T) {
 		body, _ := os.ReadFile(f.path)
 		first, err1 := ParseWebhook(f.event, body, "helpscout", goldenReceivedAt)
 		again, err2 := ParseWebhook(f.event, body, "helpscout", goldenReceivedAt.Add(time.Hour))
-		if (err1 == nil) != (err2 == nil) || len(first.Events) != len(again.Events) {
-			t.Fatalf("%s: results differ: %v / %v", f.name, err1, err2)
-		}
-		for i := range first.Events {
-			if first.Events[i].ID != again.Events[i].ID || !first.Events[i].At.Equal(again.Events[i].At) {
-				t.Errorf("%s: event %d: %s %v then %s %v", f.name, i,
-					first.Events[i].ID, first.Events[i].At, again.Events[i].ID, again.Events[i].At)
-			}
-		}
+		connectortest.SameIDsAndTimes(t, f.name, first, err1, again, err2)
 	}
 }
 
