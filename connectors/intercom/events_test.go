@@ -1,16 +1,14 @@
 package intercom
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"flag"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/hush-gateway/hush/connectors/connectortest"
 	"github.com/hush-gateway/hush/gateway"
 )
 
@@ -18,102 +16,29 @@ var update = flag.Bool("update", false, "rewrite the testdata/*.golden.json file
 
 var goldenReceivedAt = time.Date(2026, 11, 20, 9, 45, 0, 0, time.UTC)
 
-// goldenResult is what a golden file holds: the parse result, or the error's code and message.
-type goldenResult struct {
-	Events  []gateway.Event `json:"events,omitempty"`
-	Ignored int             `json:"ignored,omitempty"`
-	Error   *goldenError    `json:"error,omitempty"`
-}
-
-type goldenError struct {
-	Code    gateway.ErrorCode `json:"code"`
-	Message string            `json:"message"`
-}
-
-func inputs(t testing.TB) []string {
-	all, err := filepath.Glob(filepath.Join("testdata", "*.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, in := range all {
-		if !strings.HasSuffix(in, ".golden.json") {
-			out = append(out, in)
-		}
-	}
-	if len(out) == 0 {
-		t.Fatal("no testdata inputs")
-	}
-	return out
-}
-
 func TestParseGolden(t *testing.T) {
-	for _, in := range inputs(t) {
-		name := strings.TrimSuffix(filepath.Base(in), ".json")
-		t.Run(name, func(t *testing.T) {
-			body, err := os.ReadFile(in)
-			if err != nil {
-				t.Fatal(err)
+	connectortest.Golden(t, connectortest.GoldenCase{
+		Update: *update,
+		Parse: func(t *testing.T, _ string, body []byte) (gateway.ParseResult, error) {
+			return ParseNotification(body, "intercom", goldenReceivedAt)
+		},
+		CheckError: func(t *testing.T, err error) {
+			var ge *gateway.Error
+			if !errors.As(err, &ge) {
+				t.Fatalf("error %v is not a *gateway.Error", err)
 			}
-			res, err := ParseNotification(body, "intercom", goldenReceivedAt)
-			var got goldenResult
-			if err != nil {
-				var ge *gateway.Error
-				if !errors.As(err, &ge) {
-					t.Fatalf("error %v is not a *gateway.Error", err)
-				}
-				got.Error = &goldenError{Code: gateway.ErrorCodeOf(err), Message: gateway.ErrorMessageOf(err)}
-				if !strings.HasPrefix(name, "err_") {
-					t.Errorf("unexpected error: %v", err)
-				}
-			} else {
-				got.Events, got.Ignored = res.Events, res.Ignored
-				if strings.HasPrefix(name, "err_") {
-					t.Errorf("want an error, got %d events", len(res.Events))
-				}
-			}
-			out, err := json.MarshalIndent(got, "", "  ")
-			if err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, '\n')
-			golden := filepath.Join("testdata", name+".golden.json")
-			if *update {
-				if err := os.WriteFile(golden, out, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if !bytes.Equal(out, want) {
-				t.Errorf("output differs from %s (go test -update rewrites it):\n%s", golden, out)
-			}
-		})
-	}
+		},
+	})
 }
 
 // TestRedeliverySameIDs: Intercom retries a notification with the same id; every event it
 // gives must keep its id (and everything else) so that hush counts a duplicate.
 func TestRedeliverySameIDs(t *testing.T) {
-	for _, in := range inputs(t) {
+	for _, in := range connectortest.Inputs(t, "", "") {
 		body, _ := os.ReadFile(in)
 		first, err1 := ParseNotification(body, "intercom", goldenReceivedAt)
 		again, err2 := ParseNotification(body, "intercom", goldenReceivedAt.Add(time.Minute))
-		if (err1 == nil) != (err2 == nil) {
-			t.Fatalf("%s: errors differ: %v / %v", in, err1, err2)
-		}
-		if len(first.Events) != len(again.Events) {
-			t.Fatalf("%s: %d events, then %d", in, len(first.Events), len(again.Events))
-		}
-		for i := range first.Events {
-			if first.Events[i].ID != again.Events[i].ID || !first.Events[i].At.Equal(again.Events[i].At) {
-				t.Errorf("%s: event %d: id/at %s %v then %s %v", in, i,
-					first.Events[i].ID, first.Events[i].At, again.Events[i].ID, again.Events[i].At)
-			}
-		}
+		connectortest.SameIDsAndTimes(t, in, first, err1, again, err2)
 	}
 }
 
@@ -258,11 +183,7 @@ func TestParseErrorsKeepPersonalDataOut(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	for _, in := range inputs(f) {
-		if b, err := os.ReadFile(in); err == nil {
-			f.Add(b)
-		}
-	}
+	connectortest.AddSeeds(f, "", "")
 	f.Fuzz(func(t *testing.T, body []byte) {
 		res, err := ParseNotification(body, "intercom", goldenReceivedAt)
 		if err != nil {
