@@ -1,15 +1,14 @@
 package statuspage
 
 import (
-	"bytes"
 	"encoding/json"
 	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/hush-gateway/hush/connectors/connectortest"
 	"github.com/hush-gateway/hush/gateway"
 )
 
@@ -17,100 +16,27 @@ var update = flag.Bool("update", false, "rewrite the testdata/*.golden.json file
 
 var goldenReceivedAt = time.Date(2026, 11, 20, 9, 45, 0, 0, time.UTC)
 
-// goldenResult is what a golden file holds: the parse result, or the error's code and message.
-type goldenResult struct {
-	Events  []gateway.Event `json:"events,omitempty"`
-	Ignored int             `json:"ignored,omitempty"`
-	Error   *goldenError    `json:"error,omitempty"`
-}
-
-type goldenError struct {
-	Code    gateway.ErrorCode `json:"code"`
-	Message string            `json:"message"`
-}
-
-// inputs lists testdata/*.json but the goldens.
-func inputs(t testing.TB) []string {
-	t.Helper()
-	all, err := filepath.Glob(filepath.Join("testdata", "*.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, f := range all {
-		if !strings.HasSuffix(f, ".golden.json") {
-			out = append(out, f)
-		}
-	}
-	if len(out) == 0 {
-		t.Fatal("no testdata inputs")
-	}
-	return out
-}
-
-// TestParseGolden parses every input with a default source. Inputs named err_* must fail;
-// every other one must parse.
 func TestParseGolden(t *testing.T) {
 	src := newSource(t, gateway.SourceConfig{Secret: testSecret})
-	for _, in := range inputs(t) {
-		name := strings.TrimSuffix(filepath.Base(in), ".json")
-		t.Run(name, func(t *testing.T) {
-			res, err := src.Parse(request("secret="+testSecret, readTestdata(t, filepath.Base(in))))
-			var got goldenResult
-			if err != nil {
-				if gateway.ErrorCodeOf(err) != gateway.CodeInvalid {
-					t.Errorf("error %v does not have code invalid", err)
-				}
-				got.Error = &goldenError{Code: gateway.ErrorCodeOf(err), Message: gateway.ErrorMessageOf(err)}
-				if !strings.HasPrefix(name, "err_") {
-					t.Errorf("unexpected error: %v", err)
-				}
-			} else {
-				got.Events, got.Ignored = res.Events, res.Ignored
-				if strings.HasPrefix(name, "err_") {
-					t.Errorf("want an error, got %d events", len(res.Events))
-				}
-			}
-			out, err := json.MarshalIndent(got, "", "  ")
-			if err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, '\n')
-			golden := filepath.Join("testdata", name+".golden.json")
-			if *update {
-				if err := os.WriteFile(golden, out, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if !bytes.Equal(out, want) {
-				t.Errorf("output differs from %s (go test -update rewrites it):\n%s", golden, out)
-			}
-		})
-	}
+	connectortest.Golden(t, connectortest.GoldenCase{
+		Update: *update,
+		Parse: func(t *testing.T, _ string, body []byte) (gateway.ParseResult, error) {
+			return src.Parse(request("secret="+testSecret, body))
+		},
+	})
 }
 
 func TestParseSameDeliveryTwiceSameIDs(t *testing.T) {
 	src := newSource(t, gateway.SourceConfig{Secret: testSecret})
 	ids := map[string]string{}
-	for _, in := range inputs(t) {
+	for _, in := range connectortest.Inputs(t, "", "") {
 		body := readTestdata(t, filepath.Base(in))
 		first, err1 := src.Parse(request("", body))
 		later := request("", body)
 		later.ReceivedAt = goldenReceivedAt.Add(time.Hour) // a retry, an hour later
 		second, err2 := src.Parse(later)
-		if (err1 == nil) != (err2 == nil) || len(first.Events) != len(second.Events) {
-			t.Fatalf("%s: results differ: %v / %v", in, err1, err2)
-		}
+		connectortest.SameIDsAndTimes(t, in, first, err1, second, err2)
 		for i := range first.Events {
-			if first.Events[i].ID != second.Events[i].ID || !first.Events[i].At.Equal(second.Events[i].At) {
-				t.Errorf("%s: event %d: %s at %s, then %s at %s", in, i,
-					first.Events[i].ID, first.Events[i].At, second.Events[i].ID, second.Events[i].At)
-			}
 			if other, ok := ids[first.Events[i].ID]; ok {
 				t.Errorf("%s and %s (two updates) share the id %s", in, other, first.Events[i].ID)
 			}
@@ -243,9 +169,7 @@ func TestParseErrors(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	for _, in := range inputs(f) {
-		f.Add(readTestdata(f, filepath.Base(in)))
-	}
+	connectortest.AddSeeds(f, "", "")
 	src := newSource(f, gateway.SourceConfig{Secret: testSecret, Options: map[string]any{"maintenance": true}})
 	f.Fuzz(func(t *testing.T, body []byte) {
 		res, err := src.Parse(request("", body))
