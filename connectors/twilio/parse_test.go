@@ -2,7 +2,6 @@ package twilio
 
 import (
 	"bytes"
-	"encoding/json"
 	"flag"
 	"net/url"
 	"os"
@@ -11,24 +10,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hush-gateway/hush/connectors/connectortest"
 	"github.com/hush-gateway/hush/gateway"
 )
 
 var update = flag.Bool("update", false, "rewrite the testdata/*.golden.json files from the current output")
 
 var goldenReceivedAt = time.Date(2026, 11, 20, 9, 45, 0, 0, time.UTC)
-
-// goldenResult is what a golden file holds: the parse result, or the error's code and message.
-type goldenResult struct {
-	Events  []gateway.Event `json:"events,omitempty"`
-	Ignored int             `json:"ignored,omitempty"`
-	Error   *goldenError    `json:"error,omitempty"`
-}
-
-type goldenError struct {
-	Code    gateway.ErrorCode `json:"code"`
-	Message string            `json:"message"`
-}
 
 func testSource(t testing.TB) *Source {
 	t.Helper()
@@ -48,60 +36,18 @@ func formRequest(body string, at time.Time) *gateway.WebhookRequest {
 
 func TestParseGolden(t *testing.T) {
 	src := testSource(t)
-	inputs, err := filepath.Glob(filepath.Join("testdata", "*.form"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(inputs) == 0 {
-		t.Fatal("no testdata inputs")
-	}
-	for _, in := range inputs {
-		name := strings.TrimSuffix(filepath.Base(in), ".form")
-		t.Run(name, func(t *testing.T) {
-			body, err := os.ReadFile(in)
-			if err != nil {
-				t.Fatal(err)
-			}
+	connectortest.Golden(t, connectortest.GoldenCase{
+		Ext:    ".form",
+		Update: *update,
+		CheckInput: func(t *testing.T, path string, body []byte) {
 			if bytes.HasSuffix(body, []byte("\n")) {
-				t.Fatalf("%s ends with a newline; a Twilio body does not", in)
+				t.Fatalf("%s ends with a newline; a Twilio body does not", path)
 			}
-			res, err := src.Parse(formRequest(string(body), goldenReceivedAt))
-			var got goldenResult
-			if err != nil {
-				if gateway.ErrorCodeOf(err) != gateway.CodeInvalid {
-					t.Fatalf("error %v does not have code invalid", err)
-				}
-				got.Error = &goldenError{Code: gateway.ErrorCodeOf(err), Message: gateway.ErrorMessageOf(err)}
-				if !strings.HasPrefix(name, "err_") {
-					t.Errorf("unexpected error: %v", err)
-				}
-			} else {
-				got.Events, got.Ignored = res.Events, res.Ignored
-				if strings.HasPrefix(name, "err_") {
-					t.Errorf("want an error, got %d events", len(res.Events))
-				}
-			}
-			out, err := json.MarshalIndent(got, "", "  ")
-			if err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, '\n')
-			golden := filepath.Join("testdata", name+".golden.json")
-			if *update {
-				if err := os.WriteFile(golden, out, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if !bytes.Equal(out, want) {
-				t.Errorf("output differs from %s (go test -update rewrites it):\n%s", golden, out)
-			}
-		})
-	}
+		},
+		Parse: func(t *testing.T, _ string, body []byte) (gateway.ParseResult, error) {
+			return src.Parse(formRequest(string(body), goldenReceivedAt))
+		},
+	})
 }
 
 // form builds a body from pairs, in order.
@@ -312,14 +258,7 @@ func TestParseSameDeliverySameIDs(t *testing.T) {
 		}
 		first, err1 := src.Parse(formRequest(string(body), goldenReceivedAt))
 		again, err2 := src.Parse(formRequest(string(body), goldenReceivedAt.Add(time.Hour)))
-		if (err1 == nil) != (err2 == nil) || len(first.Events) != len(again.Events) {
-			t.Fatalf("%s: redelivery parsed differently", in)
-		}
-		for i := range first.Events {
-			if first.Events[i].ID != again.Events[i].ID {
-				t.Errorf("%s: event %d id %q then %q", in, i, first.Events[i].ID, again.Events[i].ID)
-			}
-		}
+		connectortest.SameIDs(t, in, first, err1, again, err2)
 	}
 }
 
@@ -331,12 +270,7 @@ func TestParseReceivedAtDefaultsToNow(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	seeds, _ := filepath.Glob(filepath.Join("testdata", "*.form"))
-	for _, s := range seeds {
-		if b, err := os.ReadFile(s); err == nil {
-			f.Add(b)
-		}
-	}
+	connectortest.AddSeeds(f, "", ".form")
 	src := testSource(f)
 	f.Fuzz(func(t *testing.T, body []byte) {
 		res, err := src.Parse(formRequest(string(body), goldenReceivedAt))
