@@ -4,26 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/hush-gateway/hush/connectors/connectortest"
 	"github.com/hush-gateway/hush/gateway"
 )
 
 var update = flag.Bool("update", false, "rewrite the testdata/*.golden.json files from the current output")
-
-type goldenResult struct {
-	Events  []gateway.Event `json:"events,omitempty"`
-	Ignored int             `json:"ignored,omitempty"`
-	Error   *goldenError    `json:"error,omitempty"`
-}
-
-type goldenError struct {
-	Code    gateway.ErrorCode `json:"code"`
-	Message string            `json:"message"`
-}
 
 // goldenOptions configures the source for each fixture as an operator would for that form.
 var goldenOptions = map[string]map[string]any{
@@ -37,68 +25,14 @@ var goldenOptions = map[string]map[string]any{
 }
 
 func TestParseGolden(t *testing.T) {
-	inputs, err := filepath.Glob(filepath.Join("testdata", "*.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for _, in := range inputs {
-		if strings.HasSuffix(in, ".golden.json") {
-			continue
-		}
-		n++
-		name := strings.TrimSuffix(filepath.Base(in), ".json")
-		t.Run(name, func(t *testing.T) {
+	connectortest.Golden(t, connectortest.GoldenCase{
+		Update: *update,
+		Parse: func(t *testing.T, name string, body []byte) (gateway.ParseResult, error) {
 			src := newTestSource(t, gateway.SourceConfig{Name: "forms", Secret: testSecret, Options: goldenOptions[name]})
-			body, err := os.ReadFile(in)
-			if err != nil {
-				t.Fatal(err)
-			}
-			res, err := src.Parse(request("", body))
-			var got goldenResult
-			if err != nil {
-				if gateway.ErrorCodeOf(err) != gateway.CodeInvalid {
-					t.Fatalf("error %v does not carry code invalid", err)
-				}
-				got.Error = &goldenError{Code: gateway.ErrorCodeOf(err), Message: gateway.ErrorMessageOf(err)}
-				if !strings.HasPrefix(name, "err_") {
-					t.Errorf("unexpected error: %v", err)
-				}
-			} else {
-				got.Events, got.Ignored = res.Events, res.Ignored
-				if strings.HasPrefix(name, "err_") {
-					t.Errorf("want an error, got %d events", len(res.Events))
-				}
-				for _, ev := range res.Events {
-					if !bytes.Equal(ev.Raw, bytes.TrimSpace(body)) {
-						t.Errorf("event %s: Raw is not the delivered payload", ev.ID)
-					}
-				}
-			}
-			out, err := json.MarshalIndent(got, "", "  ")
-			if err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, '\n')
-			golden := filepath.Join("testdata", name+".golden.json")
-			if *update {
-				if err := os.WriteFile(golden, out, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if !bytes.Equal(out, want) {
-				t.Errorf("output differs from %s (go test -update rewrites it):\n%s", golden, out)
-			}
-		})
-	}
-	if n == 0 {
-		t.Fatal("no testdata inputs")
-	}
+			return src.Parse(request("", body))
+		},
+		CheckEvent: connectortest.RawIsBody,
+	})
 }
 
 // scoreBody is a current-shape form_response (documented fields only) with one scored
@@ -278,12 +212,7 @@ func TestParseErrorsKeepPersonalDataOut(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	seeds, _ := filepath.Glob(filepath.Join("testdata", "*.json"))
-	for _, s := range seeds {
-		if b, err := os.ReadFile(s); err == nil && !strings.HasSuffix(s, ".golden.json") {
-			f.Add(b)
-		}
-	}
+	connectortest.AddSeeds(f, "", "")
 	f.Add(scoreBody("opinion_scale", map[string]any{"steps": 10, "start_at_one": true}, 7))
 	src := newTestSource(f, gateway.SourceConfig{Name: "forms", Secret: testSecret, Options: map[string]any{
 		"csat_ref": "score_q", "nps_ref": "readable_ref_opinion_scale", "ces_ref": "q1", "email_ref": "S4nP",
