@@ -2,7 +2,6 @@ package zendesk
 
 import (
 	"bytes"
-	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
@@ -10,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hush-gateway/hush/connectors/connectortest"
 	"github.com/hush-gateway/hush/gateway"
 )
 
@@ -21,109 +21,32 @@ var goldenReceivedAt = time.Date(2026, 11, 23, 10, 21, 0, 0, time.UTC)
 // template (ticket_create_update) names the requester only by name: no identity hush can use.
 var wantError = map[string]bool{"ticket_create_update": true}
 
-type goldenResult struct {
-	Events  []gateway.Event `json:"events,omitempty"`
-	Ignored int             `json:"ignored,omitempty"`
-	Error   *goldenError    `json:"error,omitempty"`
-}
-
-type goldenError struct {
-	Code    gateway.ErrorCode `json:"code"`
-	Message string            `json:"message"`
-}
-
-func inputs(t testing.TB) []string {
-	all, err := filepath.Glob(filepath.Join("testdata", "*.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, in := range all {
-		if !strings.HasSuffix(in, ".golden.json") {
-			out = append(out, in)
-		}
-	}
-	if len(out) == 0 {
-		t.Fatal("no testdata inputs")
-	}
-	return out
-}
-
 func TestParseGolden(t *testing.T) {
 	src, err := NewSource(gateway.SourceConfig{Name: "zendesk", Kind: Kind, Secret: TestSigningSecret})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, in := range inputs(t) {
-		name := strings.TrimSuffix(filepath.Base(in), ".json")
-		t.Run(name, func(t *testing.T) {
-			body, err := os.ReadFile(in)
-			if err != nil {
-				t.Fatal(err)
-			}
-			res, err := src.Parse(&gateway.WebhookRequest{Source: "zendesk", Body: body, ReceivedAt: goldenReceivedAt})
-			expectErr := strings.HasPrefix(name, "err_") || wantError[name]
-			var got goldenResult
-			if err != nil {
-				if gateway.ErrorCodeOf(err) != gateway.CodeInvalid {
-					t.Errorf("error %v does not have code invalid", err)
-				}
-				got.Error = &goldenError{Code: gateway.ErrorCodeOf(err), Message: gateway.ErrorMessageOf(err)}
-				if !expectErr {
-					t.Errorf("unexpected error: %v", err)
-				}
-			} else {
-				got.Events, got.Ignored = res.Events, res.Ignored
-				if expectErr {
-					t.Errorf("want an error, got %d events", len(res.Events))
-				}
-				for _, ev := range res.Events {
-					if !bytes.Equal(ev.Raw, bytes.TrimSpace(body)) {
-						t.Errorf("event %s: Raw is not the delivery's body", ev.ID)
-					}
-				}
-			}
-			out, err := json.MarshalIndent(got, "", "  ")
-			if err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, '\n')
-			golden := filepath.Join("testdata", name+".golden.json")
-			if *update {
-				if err := os.WriteFile(golden, out, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if !bytes.Equal(out, want) {
-				t.Errorf("output differs from %s (go test -update rewrites it):\n%s", golden, out)
-			}
-		})
-	}
+	connectortest.Golden(t, connectortest.GoldenCase{
+		Update:    *update,
+		WantError: wantError,
+		Parse: func(t *testing.T, _ string, body []byte) (gateway.ParseResult, error) {
+			return src.Parse(&gateway.WebhookRequest{Source: "zendesk", Body: body, ReceivedAt: goldenReceivedAt})
+		},
+		CheckEvent: connectortest.RawIsBody,
+	})
 }
 
 // TestRedeliveryKeepsIDs parses every input twice, received at different times and with
 // other headers, as a retry would arrive: the event ids must not change.
 func TestRedeliveryKeepsIDs(t *testing.T) {
-	for _, in := range inputs(t) {
+	for _, in := range connectortest.Inputs(t, "", "") {
 		body, err := os.ReadFile(in)
 		if err != nil {
 			t.Fatal(err)
 		}
 		first, err1 := ParseBody(body, "zendesk", goldenReceivedAt)
 		again, err2 := ParseBody(body, "zendesk", goldenReceivedAt.Add(47*time.Minute))
-		if (err1 == nil) != (err2 == nil) || len(first.Events) != len(again.Events) {
-			t.Fatalf("%s: parses differ: %v / %v", in, err1, err2)
-		}
-		for i := range first.Events {
-			if first.Events[i].ID != again.Events[i].ID {
-				t.Errorf("%s: id %q then %q", in, first.Events[i].ID, again.Events[i].ID)
-			}
-		}
+		connectortest.SameIDs(t, in, first, err1, again, err2)
 	}
 }
 
@@ -223,11 +146,7 @@ func TestParseErrorsKeepPersonalDataOut(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	for _, in := range inputs(f) {
-		if b, err := os.ReadFile(in); err == nil {
-			f.Add(b)
-		}
-	}
+	connectortest.AddSeeds(f, "", "")
 	f.Fuzz(func(t *testing.T, body []byte) {
 		res, err := ParseBody(body, "zendesk", goldenReceivedAt)
 		if err != nil {
