@@ -1,23 +1,16 @@
 package intercom_test
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/hush-gateway/hush/connectors/connectortest"
 	"github.com/hush-gateway/hush/connectors/intercom"
 	"github.com/hush-gateway/hush/gateway"
-	"github.com/hush-gateway/hush/gateway/policy"
 	"github.com/hush-gateway/hush/gateway/server"
-	"github.com/hush-gateway/hush/storage/bolt"
 )
 
 // TestEndToEnd sends signed Intercom notifications through the real server, store and
@@ -27,51 +20,27 @@ func TestEndToEnd(t *testing.T) {
 	now := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
 	const secret, decideToken = "intercom-e2e-client-secret", "decide-token-0123456789"
 
-	store, err := bolt.Open(filepath.Join(t.TempDir(), "hush.db"), bolt.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = store.Close() })
-	rules, err := policy.CompileRules([]gateway.RuleSpec{{
-		Name:    "low-csat",
-		When:    `event.type == "survey.response" && has(event.csat) && event.csat <= 2`,
-		Silence: &gateway.SilenceSpec{For: gateway.Duration(15 * 24 * time.Hour)},
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	clock := func() time.Time { return now }
-	engine, err := policy.New(context.Background(), store, policy.Config{Rules: rules, DefaultRegion: "ES", Now: clock})
-	if err != nil {
-		t.Fatal(err)
-	}
 	src, err := intercom.NewSource(gateway.SourceConfig{Name: "intercom", Kind: intercom.Kind, Secret: secret})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(server.NewServer(server.Deps{
-		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Store:   store,
-		Engine:  engine,
-		Sources: map[string]server.Source{"intercom": {Name: "intercom", Kind: intercom.Kind, Connector: src}},
-		Tokens:  []server.Token{{Name: "crm", Token: decideToken, Role: server.RoleDecide}},
-		Now:     clock,
-	}))
-	t.Cleanup(srv.Close)
+	srv := connectortest.NewServer(t, src, connectortest.Options{
+		Name: "intercom", Kind: intercom.Kind, DefaultRegion: "ES", Now: now,
+		Rules: []gateway.RuleSpec{{
+			Name:    "low-csat",
+			When:    `event.type == "survey.response" && has(event.csat) && event.csat <= 2`,
+			Silence: &gateway.SilenceSpec{For: gateway.Duration(15 * 24 * time.Hour)},
+		}},
+		Tokens: []server.Token{{Name: "crm", Token: decideToken, Role: server.RoleDecide}},
+	})
 
 	post := func(sig, body string) (int, string) {
-		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/webhooks/intercom", strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
+		h := http.Header{}
 		if sig != "" {
-			req.Header.Set(intercom.HeaderSignature, sig)
+			h.Set(intercom.HeaderSignature, sig)
 		}
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		b, _ := io.ReadAll(res.Body)
-		return res.StatusCode, strings.TrimSpace(string(b))
+		status, b := srv.Post("/webhooks/intercom", h, []byte(body))
+		return status, strings.TrimSpace(string(b))
 	}
 
 	at := now.Add(-time.Minute).Unix()
@@ -103,26 +72,8 @@ func TestEndToEnd(t *testing.T) {
 		}
 	}
 
-	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/api/v1/decisions",
-		strings.NewReader(`{"channel":"email","category":"marketing","recipients":[{"email":"ana@example.com"}]}`))
-	req.Header.Set("Authorization", "Bearer "+decideToken)
-	req.Header.Set("Content-Type", "application/json")
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	var out struct {
-		Decisions []struct {
-			Allowed bool   `json:"allowed"`
-			Reason  string `json:"reason"`
-			Rule    string `json:"rule"`
-		} `json:"decisions"`
-	}
-	if err := json.NewDecoder(res.Body).Decode(&out); err != nil || len(out.Decisions) != 1 {
-		t.Fatalf("decision answer: %v %+v", err, out)
-	}
-	if d := out.Decisions[0]; d.Allowed || d.Reason != gateway.ReasonSilenced || d.Rule != "low-csat" {
+	d := srv.Decide(decideToken, `{"channel":"email","category":"marketing","recipients":[{"email":"ana@example.com"}]}`)
+	if d.Allowed || d.Reason != gateway.ReasonSilenced || d.Rule != "low-csat" {
 		t.Fatalf("decision = %+v, want silenced by low-csat", d)
 	}
 }
