@@ -1,21 +1,12 @@
 package typeform
 
 import (
-	"context"
-	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/hush-gateway/hush/connectors/connectortest"
 	"github.com/hush-gateway/hush/gateway"
-	"github.com/hush-gateway/hush/gateway/policy"
-	"github.com/hush-gateway/hush/gateway/server"
-	"github.com/hush-gateway/hush/storage/bolt"
 )
 
 // TestServerDocsExample posts the signed example of docs/connectors/typeform.md over HTTP
@@ -27,44 +18,19 @@ func TestServerDocsExample(t *testing.T) {
 		body   = `{"event_id":"01HDEMO","event_type":"form_response","form_response":{"form_id":"lT4Z3j","token":"tok1","submitted_at":"2026-11-20T09:30:00Z","hidden":{"email":"ana@example.com"},"definition":{"id":"lT4Z3j","title":"Support","fields":[{"id":"q1","ref":"support_rating","type":"rating","title":"How did we do?"}]},"answers":[{"type":"number","number":1,"field":{"id":"q1","type":"rating","ref":"support_rating"}}]}}`
 	)
 	now := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
-	store, err := bolt.Open(filepath.Join(t.TempDir(), "hush.db"), bolt.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = store.Close() })
-	clock := func() time.Time { return now }
-	engine, err := policy.New(context.Background(), store, policy.Config{DefaultRegion: "ES", Now: clock})
-	if err != nil {
-		t.Fatal(err)
-	}
 	src, err := NewSource(gateway.SourceConfig{Name: "typeform-support", Kind: Kind, Secret: secret, Options: map[string]any{"csat_ref": "support_rating", "comment_ref": "why", "id_kind": "crm"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(server.NewServer(server.Deps{
-		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Store:   store,
-		Engine:  engine,
-		Sources: map[string]server.Source{"typeform-support": {Name: "typeform-support", Kind: Kind, Connector: src}},
-		Now:     clock,
-	}))
-	t.Cleanup(srv.Close)
+	srv := connectortest.NewServer(t, src, connectortest.Options{Name: "typeform-support", Kind: Kind, DefaultRegion: "ES", Now: now})
 
 	post := func(sig string) (int, gateway.IngestResult) {
 		t.Helper()
-		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/webhooks/typeform-support", strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
+		h := http.Header{}
 		if sig != "" {
-			req.Header.Set(HeaderSignature, sig)
+			h.Set(HeaderSignature, sig)
 		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var res gateway.IngestResult
-		_ = json.NewDecoder(resp.Body).Decode(&res)
-		return resp.StatusCode, res
+		return srv.Deliver("typeform-support", h, []byte(body))
 	}
 	good := independentSign(secret, []byte(body))
 	if code, _ := post(""); code != http.StatusUnauthorized {
