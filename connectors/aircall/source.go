@@ -36,7 +36,7 @@ type Source struct {
 // delivery is verified, whatever insecure says.
 func NewSource(cfg gateway.SourceConfig) (*Source, error) {
 	opts := options.NewReader(Kind, cfg.Options)
-	previous := opts.StringSlice("previous_secrets")
+	tokens := opts.Secrets(cfg.Secret, cfg.Insecure, "the Aircall webhook's token")
 	if err := opts.Done(); err != nil {
 		return nil, fmt.Errorf("source %q: %w", cfg.Name, err)
 	}
@@ -45,23 +45,7 @@ func NewSource(cfg gateway.SourceConfig) (*Source, error) {
 		// static token cannot give.
 		return nil, fmt.Errorf("source %q: tolerance does not apply to kind %q: Aircall signs no timestamp; remove it", cfg.Name, Kind)
 	}
-	s := &Source{name: cfg.Name, insecure: cfg.Insecure, defaultRegion: cfg.DefaultRegion}
-	if cfg.Secret != "" {
-		s.tokens = append(s.tokens, cfg.Secret)
-	}
-	for i, p := range previous {
-		if p == "" {
-			return nil, fmt.Errorf("source %q: previous_secrets item %d is empty", cfg.Name, i)
-		}
-		s.tokens = append(s.tokens, p)
-	}
-	if cfg.Secret == "" && len(previous) > 0 {
-		return nil, fmt.Errorf("source %q: previous_secrets is set but secret is empty", cfg.Name)
-	}
-	if len(s.tokens) == 0 && !cfg.Insecure {
-		return nil, fmt.Errorf("source %q has no secret; set secret (the Aircall webhook's token) or insecure: true", cfg.Name)
-	}
-	return s, nil
+	return &Source{name: cfg.Name, tokens: tokens, insecure: cfg.Insecure, defaultRegion: cfg.DefaultRegion}, nil
 }
 
 // Verify checks the body's top-level "token" against the configured tokens, on the raw

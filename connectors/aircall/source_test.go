@@ -125,7 +125,7 @@ func TestNewSourceErrors(t *testing.T) {
 		cfg  gateway.SourceConfig
 		want string
 	}{
-		{"no secret", gateway.SourceConfig{Name: "phones"}, `source "phones" has no secret`},
+		{"no secret", gateway.SourceConfig{Name: "phones"}, `source "phones": no secret; set secret (`},
 		{"unknown option", gateway.SourceConfig{Name: "phones", Secret: "k", Options: map[string]any{"api_token": "x"}}, `unknown option "api_token" for kind "aircall"`},
 		{"previous without current", gateway.SourceConfig{Name: "phones", Insecure: true, Options: map[string]any{"previous_secrets": []any{"old"}}}, "secret is empty"},
 		{"tolerance", gateway.SourceConfig{Name: "phones", Secret: "k", Tolerance: 5 * time.Minute}, "tolerance does not apply"},

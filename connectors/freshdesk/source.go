@@ -41,7 +41,7 @@ type Source struct {
 func NewSource(cfg gateway.SourceConfig) (*Source, error) {
 	opts := options.NewReader(Kind, cfg.Options)
 	header := strings.TrimSpace(opts.String("header", DefaultHeader))
-	previous := opts.StringSlice("previous_secrets")
+	secrets := opts.Secrets(cfg.Secret, cfg.Insecure, "the token the Freshdesk rule sends")
 	if err := opts.Done(); err != nil {
 		return nil, fmt.Errorf("source %q: %w", cfg.Name, err)
 	}
@@ -51,23 +51,7 @@ func NewSource(cfg gateway.SourceConfig) (*Source, error) {
 	if strings.EqualFold(header, "Authorization") {
 		return nil, fmt.Errorf("source %q: option \"header\" cannot be Authorization; basic authentication is always accepted", cfg.Name)
 	}
-	s := &Source{name: cfg.Name, header: http.CanonicalHeaderKey(header), insecure: cfg.Insecure}
-	if cfg.Secret != "" {
-		s.secrets = append(s.secrets, cfg.Secret)
-	}
-	for i, p := range previous {
-		if p == "" {
-			return nil, fmt.Errorf("source %q: previous_secrets item %d is empty", cfg.Name, i)
-		}
-		s.secrets = append(s.secrets, p)
-	}
-	if cfg.Secret == "" && len(previous) > 0 {
-		return nil, fmt.Errorf("source %q: previous_secrets is set but secret is empty", cfg.Name)
-	}
-	if len(s.secrets) == 0 && !cfg.Insecure {
-		return nil, fmt.Errorf("source %q has no secret; set secret (the token the Freshdesk rule sends) or insecure: true", cfg.Name)
-	}
-	return s, nil
+	return &Source{name: cfg.Name, header: http.CanonicalHeaderKey(header), secrets: secrets, insecure: cfg.Insecure}, nil
 }
 
 // Verify accepts a delivery that carries a configured secret, either as the custom header's

@@ -98,7 +98,7 @@ func TestNewSourceErrors(t *testing.T) {
 		cfg  gateway.SourceConfig
 		want string
 	}{
-		{"no secret", gateway.SourceConfig{Name: "fd"}, `source "fd" has no secret`},
+		{"no secret", gateway.SourceConfig{Name: "fd"}, `source "fd": no secret; set secret (`},
 		{"unknown option", gateway.SourceConfig{Name: "fd", Secret: "k", Options: map[string]any{"domain": "acme"}}, `unknown option "domain" for kind "freshdesk"`},
 		{"header with a space", gateway.SourceConfig{Name: "fd", Secret: "k", Options: map[string]any{"header": "X Token"}}, "HTTP header name"},
 		{"header Authorization", gateway.SourceConfig{Name: "fd", Secret: "k", Options: map[string]any{"header": "authorization"}}, "cannot be Authorization"},

@@ -53,7 +53,7 @@ type Source struct {
 // is verified whatever insecure says.
 func NewSource(cfg gateway.SourceConfig) (*Source, error) {
 	opts := options.NewReader(Kind, cfg.Options)
-	previous := opts.StringSlice("previous_secrets")
+	secrets := opts.Secrets(cfg.Secret, cfg.Insecure, "the sender's signing secret")
 	if err := opts.Done(); err != nil {
 		return nil, fmt.Errorf("source %q: %w", cfg.Name, err)
 	}
@@ -61,13 +61,7 @@ func NewSource(cfg gateway.SourceConfig) (*Source, error) {
 	if s.tolerance <= 0 {
 		s.tolerance = DefaultTolerance
 	}
-	for i, raw := range append([]string{cfg.Secret}, previous...) {
-		if raw == "" {
-			if i > 0 {
-				return nil, fmt.Errorf("source %q: previous_secrets item %d is empty", cfg.Name, i-1)
-			}
-			continue
-		}
+	for i, raw := range secrets {
 		key, err := DecodeSecret(raw)
 		if err != nil {
 			what := "secret"
@@ -77,12 +71,6 @@ func NewSource(cfg gateway.SourceConfig) (*Source, error) {
 			return nil, fmt.Errorf("source %q: %s: %w", cfg.Name, what, err)
 		}
 		s.secrets = append(s.secrets, key)
-	}
-	if cfg.Secret == "" && len(s.secrets) > 0 {
-		return nil, fmt.Errorf("source %q: previous_secrets is set but secret is empty", cfg.Name)
-	}
-	if len(s.secrets) == 0 && !cfg.Insecure {
-		return nil, fmt.Errorf("source %q has no secret; set secret or insecure: true", cfg.Name)
 	}
 	return s, nil
 }

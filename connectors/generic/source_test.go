@@ -153,7 +153,7 @@ func TestNewSourceErrors(t *testing.T) {
 		cfg  gateway.SourceConfig
 		want string
 	}{
-		{"no secret", gateway.SourceConfig{Name: "crm"}, `source "crm" has no secret; set secret or insecure: true`},
+		{"no secret", gateway.SourceConfig{Name: "crm"}, `source "crm": no secret; set secret (the sender's signing secret) or insecure: true`},
 		{"bad whsec", gateway.SourceConfig{Name: "crm", Secret: "whsec_%%%notbase64"}, "standard base64"},
 		{"empty whsec", gateway.SourceConfig{Name: "crm", Secret: "whsec_"}, "empty"},
 		{"unknown option", gateway.SourceConfig{Name: "crm", Secret: "k", Options: map[string]any{"public_url": "x"}}, `unknown option "public_url" for kind "generic"`},

@@ -43,25 +43,13 @@ type Source struct {
 // accepts unsigned deliveries.
 func NewSource(cfg gateway.SourceConfig) (*Source, error) {
 	opts := options.NewReader(Kind, cfg.Options)
-	previous := opts.StringSlice("previous_secrets")
+	secrets := opts.Secrets(cfg.Secret, cfg.Insecure, "the Help Scout webhook's secret key")
 	if err := opts.Done(); err != nil {
 		return nil, fmt.Errorf("source %q: %w", cfg.Name, err)
 	}
 	s := &Source{name: cfg.Name, insecure: cfg.Insecure}
-	if cfg.Secret != "" {
-		s.secrets = append(s.secrets, []byte(cfg.Secret))
-	}
-	for i, p := range previous {
-		if p == "" {
-			return nil, fmt.Errorf("source %q: previous_secrets item %d is empty", cfg.Name, i)
-		}
-		s.secrets = append(s.secrets, []byte(p))
-	}
-	if cfg.Secret == "" && len(previous) > 0 {
-		return nil, fmt.Errorf("source %q: previous_secrets is set but secret is empty", cfg.Name)
-	}
-	if len(s.secrets) == 0 && !cfg.Insecure {
-		return nil, fmt.Errorf("source %q has no secret; set secret to the Help Scout webhook's secret key, or insecure: true", cfg.Name)
+	for _, secret := range secrets {
+		s.secrets = append(s.secrets, []byte(secret))
 	}
 	return s, nil
 }

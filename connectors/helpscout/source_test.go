@@ -128,7 +128,7 @@ func TestNewSourceErrors(t *testing.T) {
 		cfg  gateway.SourceConfig
 		want string
 	}{
-		{"no secret", gateway.SourceConfig{Name: "hs"}, `source "hs" has no secret`},
+		{"no secret", gateway.SourceConfig{Name: "hs"}, `source "hs": no secret; set secret (`},
 		{"unknown option", gateway.SourceConfig{Name: "hs", Secret: "k", Options: map[string]any{"mailbox": "x"}}, `unknown option "mailbox" for kind "helpscout"`},
 		{"previous without current", gateway.SourceConfig{Name: "hs", Insecure: true, Options: map[string]any{"previous_secrets": []any{"old"}}}, "secret is empty"},
 		{"empty previous", gateway.SourceConfig{Name: "hs", Secret: "k", Options: map[string]any{"previous_secrets": []any{""}}}, "item 0 is empty"},

@@ -126,7 +126,7 @@ func TestNewSourceErrors(t *testing.T) {
 		cfg  gateway.SourceConfig
 		want string
 	}{
-		{"no secret", gateway.SourceConfig{Name: "ic"}, `source "ic" has no secret`},
+		{"no secret", gateway.SourceConfig{Name: "ic"}, `source "ic": no secret; set secret (`},
 		{"unknown option", gateway.SourceConfig{Name: "ic", Secret: "k", Options: map[string]any{"public_url": "x"}}, `unknown option "public_url" for kind "intercom"`},
 		{"previous without current", gateway.SourceConfig{Name: "ic", Insecure: true, Options: map[string]any{"previous_secrets": []any{"old"}}}, "secret is empty"},
 		{"empty previous", gateway.SourceConfig{Name: "ic", Secret: "k", Options: map[string]any{"previous_secrets": []any{""}}}, "item 0 is empty"},

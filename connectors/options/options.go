@@ -287,3 +287,31 @@ func (r *Reader) Done() error {
 	}
 	return errors.Join(errs...)
 }
+
+// Secrets returns every secret a source accepts: the configured secret first, then the
+// option previous_secrets (still accepted while the vendor's secret is rotated). It records a
+// problem for an empty previous secret, for previous secrets without a current one, and for
+// a source with no secret at all that is not insecure; where says where the vendor shows the
+// secret ("the Aircall webhook's token"), for that message. An empty result with no problem
+// means the source accepts unsigned deliveries (insecure: true).
+func (r *Reader) Secrets(secret string, insecure bool, where string) []string {
+	previous := r.StringSlice("previous_secrets")
+	var out []string
+	if secret != "" {
+		out = append(out, secret)
+	}
+	for i, p := range previous {
+		if p == "" {
+			r.errs = append(r.errs, fmt.Errorf("previous_secrets item %d is empty", i))
+			continue
+		}
+		out = append(out, p)
+	}
+	switch {
+	case secret == "" && len(previous) > 0:
+		r.errs = append(r.errs, fmt.Errorf("previous_secrets is set but secret is empty"))
+	case len(out) == 0 && !insecure:
+		r.errs = append(r.errs, fmt.Errorf("no secret; set secret (%s) or insecure: true", where))
+	}
+	return out
+}

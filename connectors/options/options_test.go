@@ -1,6 +1,7 @@
 package options
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -144,5 +145,39 @@ func TestDecode(t *testing.T) {
 	var dst []send
 	if r.Decode("sends", &dst) || r.Done() != nil {
 		t.Fatal("absent key")
+	}
+}
+
+func TestSecrets(t *testing.T) {
+	tests := []struct {
+		name     string
+		secret   string
+		insecure bool
+		opts     map[string]any
+		want     []string
+		wantErr  string
+	}{
+		{name: "current only", secret: "a", want: []string{"a"}},
+		{name: "current then previous", secret: "a", opts: map[string]any{"previous_secrets": []any{"b", "c"}}, want: []string{"a", "b", "c"}},
+		{name: "insecure without secret", insecure: true},
+		{name: "no secret", wantErr: "no secret; set secret (the token) or insecure: true"},
+		{name: "empty previous", secret: "a", opts: map[string]any{"previous_secrets": []any{"b", ""}}, wantErr: "previous_secrets item 1 is empty"},
+		{name: "previous without current", insecure: true, opts: map[string]any{"previous_secrets": []any{"b"}}, wantErr: "previous_secrets is set but secret is empty"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := NewReader("k", tt.opts)
+			got := r.Secrets(tt.secret, tt.insecure, "the token")
+			err := r.Done()
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("Done() = %v, want an error containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || !slices.Equal(got, tt.want) {
+				t.Fatalf("Secrets = %q, %v; want %q", got, err, tt.want)
+			}
+		})
 	}
 }

@@ -59,7 +59,7 @@ type Source struct {
 // previous_secrets lists secrets still accepted while the webhook's secret is reset.
 func NewSource(cfg gateway.SourceConfig) (*Source, error) {
 	opts := options.NewReader(Kind, cfg.Options)
-	previous := opts.StringSlice("previous_secrets")
+	secrets := opts.Secrets(cfg.Secret, cfg.Insecure, "the webhook's signing secret")
 	if err := opts.Done(); err != nil {
 		return nil, fmt.Errorf("source %q: %w", cfg.Name, err)
 	}
@@ -67,20 +67,8 @@ func NewSource(cfg gateway.SourceConfig) (*Source, error) {
 	if s.tolerance <= 0 {
 		s.tolerance = DefaultTolerance
 	}
-	if cfg.Secret != "" {
-		s.secrets = append(s.secrets, []byte(cfg.Secret))
-	}
-	for i, p := range previous {
-		if p == "" {
-			return nil, fmt.Errorf("source %q: previous_secrets item %d is empty", cfg.Name, i)
-		}
-		s.secrets = append(s.secrets, []byte(p))
-	}
-	if cfg.Secret == "" && len(previous) > 0 {
-		return nil, fmt.Errorf("source %q: previous_secrets is set but secret is empty", cfg.Name)
-	}
-	if len(s.secrets) == 0 && !cfg.Insecure {
-		return nil, fmt.Errorf("source %q has no secret; set secret (the webhook's signing secret) or insecure: true", cfg.Name)
+	for _, secret := range secrets {
+		s.secrets = append(s.secrets, []byte(secret))
 	}
 	return s, nil
 }

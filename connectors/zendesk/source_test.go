@@ -151,7 +151,7 @@ func TestNewSourceErrors(t *testing.T) {
 		cfg  gateway.SourceConfig
 		want string
 	}{
-		{"no secret", gateway.SourceConfig{Name: "zd"}, `source "zd" has no secret`},
+		{"no secret", gateway.SourceConfig{Name: "zd"}, `source "zd": no secret; set secret (`},
 		{"unknown option", gateway.SourceConfig{Name: "zd", Secret: "k", Options: map[string]any{"subdomain": "acme"}}, `unknown option "subdomain" for kind "zendesk"`},
 		{"previous without current", gateway.SourceConfig{Name: "zd", Insecure: true, Options: map[string]any{"previous_secrets": []any{"old"}}}, "secret is empty"},
 		{"empty previous", gateway.SourceConfig{Name: "zd", Secret: "k", Options: map[string]any{"previous_secrets": []any{""}}}, "item 0 is empty"},
