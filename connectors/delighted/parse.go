@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hush-gateway/hush/connectors/jsonval"
 	"github.com/hush-gateway/hush/gateway"
 )
 
@@ -34,7 +35,7 @@ type webhook struct {
 
 // surveyResponse is event_data of survey_response.* events: the fields hush uses.
 type surveyResponse struct {
-	ID         flexID            `json:"id"`
+	ID         jsonval.ID        `json:"id"`
 	Person     *person           `json:"person"`
 	SurveyType *string           `json:"survey_type"`
 	Score      *float64          `json:"score"`
@@ -46,34 +47,10 @@ type surveyResponse struct {
 }
 
 type person struct {
-	ID          flexID  `json:"id"`
-	Email       *string `json:"email"`
-	PhoneNumber *string `json:"phone_number"`
-	Name        *string `json:"name"`
-}
-
-// flexID reads an id Delighted writes as a string ("5435"), also accepting a number.
-type flexID string
-
-func (f *flexID) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	switch {
-	case bytes.Equal(b, []byte("null")):
-		*f = ""
-	case len(b) > 0 && b[0] == '"':
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		*f = flexID(strings.TrimSpace(s))
-	default:
-		var n json.Number
-		if err := json.Unmarshal(b, &n); err != nil {
-			return errors.New("want a string or a number")
-		}
-		*f = flexID(n.String())
-	}
-	return nil
+	ID          jsonval.ID `json:"id"`
+	Email       *string    `json:"email"`
+	PhoneNumber *string    `json:"phone_number"`
+	Name        *string    `json:"name"`
 }
 
 func invalid(format string, args ...any) error {

@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"time"
+
+	"github.com/hush-gateway/hush/connectors/jsonval"
 )
 
 // The wire shapes below hold only the fields hush reads. Help Scout's webhook bodies are the
@@ -14,13 +16,13 @@ import (
 
 // conversation is the body of convo.* events.
 type conversation struct {
-	ID              flexString `json:"id"`
-	Number          flexString `json:"number"`
+	ID              jsonval.ID `json:"id"`
+	Number          jsonval.ID `json:"number"`
 	Type            string     `json:"type"` // email, chat, phone
 	Status          string     `json:"status"`
 	Subject         string     `json:"subject"`
 	Preview         string     `json:"preview"`
-	MailboxID       flexString `json:"mailboxId"`
+	MailboxID       jsonval.ID `json:"mailboxId"`
 	CreatedBy       *person    `json:"createdBy"`
 	CreatedAt       isoTime    `json:"createdAt"`
 	ClosedAt        isoTime    `json:"closedAt"`
@@ -54,7 +56,7 @@ func (l *threadList) UnmarshalJSON(b []byte) error {
 	}
 	var n *float64
 	if err := json.Unmarshal(b, &n); err != nil {
-		return typeError(b, reflect.TypeFor[[]thread]())
+		return jsonval.TypeError(b, reflect.TypeFor[[]thread]())
 	}
 	return nil
 }
@@ -70,7 +72,7 @@ func (c *conversation) allThreads() []thread {
 // person is a customer or a user (agent), in API 2.0 (first, last) or 1.0 (firstName,
 // lastName, emails) spelling.
 type person struct {
-	ID        flexString `json:"id"`
+	ID        jsonval.ID `json:"id"`
 	Type      string     `json:"type"` // customer, user
 	First     string     `json:"first"`
 	Last      string     `json:"last"`
@@ -121,7 +123,7 @@ func (p *person) phone() string {
 
 // thread is one message, note or line item of a conversation.
 type thread struct {
-	ID        flexString `json:"id"`
+	ID        jsonval.ID `json:"id"`
 	Type      string     `json:"type"` // customer, message, note, lineitem, chat, phone…
 	State     string     `json:"state"`
 	Body      string     `json:"body"`
@@ -148,43 +150,18 @@ func (t *tag) UnmarshalJSON(b []byte) error {
 
 // rating is the body of satisfaction.ratings.
 type rating struct {
-	ID             flexString `json:"id"`
+	ID             jsonval.ID `json:"id"`
 	Customer       *person    `json:"customer"`
-	TicketID       flexString `json:"ticketId"`       // the conversation's id
-	ConversationID flexString `json:"conversationId"` // the same, as later payloads name it
-	ThreadID       flexString `json:"threadId"`
+	TicketID       jsonval.ID `json:"ticketId"`       // the conversation's id
+	ConversationID jsonval.ID `json:"conversationId"` // the same, as later payloads name it
+	ThreadID       jsonval.ID `json:"threadId"`
 	Mailbox        *struct {
-		ID flexString `json:"id"`
+		ID jsonval.ID `json:"id"`
 	} `json:"mailbox"`
 	Rating     string  `json:"rating"`
 	Comments   string  `json:"comments"`
 	CreatedAt  isoTime `json:"createdAt"`
 	ModifiedAt isoTime `json:"modifiedAt"`
-}
-
-// flexString reads a JSON string or number (or null) as a string: Help Scout ids are numbers.
-type flexString string
-
-func (f *flexString) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	switch {
-	case bytes.Equal(b, []byte("null")):
-		*f = ""
-		return nil
-	case len(b) > 0 && b[0] == '"':
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		*f = flexString(strings.TrimSpace(s))
-		return nil
-	}
-	var n json.Number
-	if err := json.Unmarshal(b, &n); err != nil {
-		return typeError(b, reflect.TypeFor[string]())
-	}
-	*f = flexString(n.String())
-	return nil
 }
 
 // isoTime is an ISO 8601 / RFC 3339 time ("2015-04-13T12:34:12Z"); zero when absent or null.
@@ -197,34 +174,15 @@ func (t *isoTime) UnmarshalJSON(b []byte) error {
 	}
 	var s string
 	if len(b) == 0 || b[0] != '"' || json.Unmarshal(b, &s) != nil {
-		return typeError(b, reflect.TypeFor[time.Time]())
+		return jsonval.TypeError(b, reflect.TypeFor[time.Time]())
 	}
 	if strings.TrimSpace(s) == "" {
 		return nil
 	}
 	v, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(s))
 	if err != nil {
-		return typeError(b, reflect.TypeFor[time.Time]())
+		return jsonval.TypeError(b, reflect.TypeFor[time.Time]())
 	}
 	t.Time = v.UTC()
 	return nil
-}
-
-// typeError reports a value of the wrong kind the way encoding/json does, so that the
-// decoder adds the field's path to it ("createdAt").
-func typeError(b []byte, want reflect.Type) error {
-	kind := "number"
-	switch {
-	case len(b) == 0:
-		kind = "value"
-	case b[0] == '"':
-		kind = "string"
-	case b[0] == '{':
-		kind = "object"
-	case b[0] == '[':
-		kind = "array"
-	case b[0] == 't' || b[0] == 'f':
-		kind = "bool"
-	}
-	return &json.UnmarshalTypeError{Value: kind, Type: want}
 }

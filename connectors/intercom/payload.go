@@ -4,8 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"reflect"
-	"strconv"
 	"time"
+
+	"github.com/hush-gateway/hush/connectors/jsonval"
 )
 
 // The wire shapes below hold only the fields hush reads. Decoding is lenient about fields it
@@ -16,9 +17,9 @@ import (
 // notification is Intercom's webhook envelope ("notification_event").
 type notification struct {
 	Type      string     `json:"type"`
-	ID        flexString `json:"id"`
+	ID        jsonval.ID `json:"id"`
 	Topic     string     `json:"topic"`
-	AppID     flexString `json:"app_id"`
+	AppID     jsonval.ID `json:"app_id"`
 	CreatedAt unixTime   `json:"created_at"`
 	Data      struct {
 		Item json.RawMessage `json:"item"`
@@ -28,7 +29,7 @@ type notification struct {
 // conversation is data.item for conversation.* topics. API 1.x sends the customer as `user`
 // and the first message as `conversation_message`; API 2.x sends `contacts` and `source`.
 type conversation struct {
-	ID                  flexString   `json:"id"`
+	ID                  jsonval.ID   `json:"id"`
 	CreatedAt           unixTime     `json:"created_at"`
 	UpdatedAt           unixTime     `json:"updated_at"`
 	State               string       `json:"state"`
@@ -46,9 +47,9 @@ type conversation struct {
 // a message or part.
 type person struct {
 	Type       string     `json:"type"`
-	ID         flexString `json:"id"`
-	UserID     flexString `json:"user_id"`     // v1: the app's own id of the user
-	ExternalID flexString `json:"external_id"` // v2: the same, renamed
+	ID         jsonval.ID `json:"id"`
+	UserID     jsonval.ID `json:"user_id"`     // v1: the app's own id of the user
+	ExternalID jsonval.ID `json:"external_id"` // v2: the same, renamed
 	Name       string     `json:"name"`
 	Email      string     `json:"email"`
 	Phone      string     `json:"phone"`
@@ -74,7 +75,7 @@ type partList struct {
 
 // part is one conversation or ticket part: a comment, a note, a close, an assignment…
 type part struct {
-	ID        flexString `json:"id"`
+	ID        jsonval.ID `json:"id"`
 	PartType  string     `json:"part_type"`
 	Body      string     `json:"body"`
 	CreatedAt unixTime   `json:"created_at"`
@@ -84,13 +85,13 @@ type part struct {
 // rating is conversation_rating: a 1–5 score and an optional remark. Conversations without a
 // rating carry {} or nulls.
 type rating struct {
-	Rating    *flexNumber `json:"rating"`
-	Remark    string      `json:"remark"`
-	CreatedAt unixTime    `json:"created_at"` // when the rating was requested
-	UpdatedAt unixTime    `json:"updated_at"` // newer API versions: when it was last changed
-	Contact   *person     `json:"contact"`
-	Customer  *person     `json:"customer"` // API 1.x name of contact
-	Teammate  *person     `json:"teammate"`
+	Rating    *jsonval.Number `json:"rating"`
+	Remark    string          `json:"remark"`
+	CreatedAt unixTime        `json:"created_at"` // when the rating was requested
+	UpdatedAt unixTime        `json:"updated_at"` // newer API versions: when it was last changed
+	Contact   *person         `json:"contact"`
+	Customer  *person         `json:"customer"` // API 1.x name of contact
+	Teammate  *person         `json:"teammate"`
 }
 
 type tagList struct {
@@ -103,8 +104,8 @@ type tagList struct {
 // 2.15 on).
 type ticket struct {
 	Type       string       `json:"type"`
-	ID         flexString   `json:"id"`
-	TicketID   flexString   `json:"ticket_id"`
+	ID         jsonval.ID   `json:"id"`
+	TicketID   jsonval.ID   `json:"ticket_id"`
 	State      ticketState  `json:"ticket_state"`
 	TicketType *ticketType  `json:"ticket_type"`
 	Contacts   *contactList `json:"contacts"`
@@ -149,56 +150,6 @@ func (s *ticketState) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// flexString reads a JSON string or number (or null) as a string.
-type flexString string
-
-func (f *flexString) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	switch {
-	case bytes.Equal(b, []byte("null")):
-		*f = ""
-		return nil
-	case len(b) > 0 && b[0] == '"':
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		*f = flexString(s)
-		return nil
-	}
-	var n json.Number
-	if err := json.Unmarshal(b, &n); err != nil {
-		return typeError(b, reflect.TypeFor[string]())
-	}
-	*f = flexString(n.String())
-	return nil
-}
-
-// flexNumber reads a JSON number or a numeric string.
-type flexNumber float64
-
-func (f *flexNumber) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	if len(b) > 0 && b[0] == '"' {
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		v, err := strconv.ParseFloat(s, 64)
-		if err != nil {
-			return typeError(b, reflect.TypeFor[float64]())
-		}
-		*f = flexNumber(v)
-		return nil
-	}
-	var v float64
-	if err := json.Unmarshal(b, &v); err != nil {
-		return typeError(b, reflect.TypeFor[float64]())
-	}
-	*f = flexNumber(v)
-	return nil
-}
-
 // unixTime is a timestamp in Unix seconds; zero when absent, null or 0.
 type unixTime int64
 
@@ -206,35 +157,16 @@ type unixTime int64
 const maxUnix = 253402300799
 
 func (u *unixTime) UnmarshalJSON(b []byte) error {
-	var n flexNumber
+	var n jsonval.Number
 	if bytes.Equal(bytes.TrimSpace(b), []byte("null")) {
 		*u = 0
 		return nil
 	}
 	if err := n.UnmarshalJSON(b); err != nil || n < 0 || n > maxUnix {
-		return typeError(b, reflect.TypeFor[int64]())
+		return jsonval.TypeError(b, reflect.TypeFor[int64]())
 	}
 	*u = unixTime(n)
 	return nil
-}
-
-// typeError reports a value of the wrong kind the way encoding/json does, so that the
-// decoder adds the field's path to it ("data.item.created_at").
-func typeError(b []byte, want reflect.Type) error {
-	kind := "number"
-	switch {
-	case len(b) == 0:
-		kind = "value"
-	case b[0] == '"':
-		kind = "string"
-	case b[0] == '{':
-		kind = "object"
-	case b[0] == '[':
-		kind = "array"
-	case b[0] == 't' || b[0] == 'f':
-		kind = "bool"
-	}
-	return &json.UnmarshalTypeError{Value: kind, Type: want}
 }
 
 // Time is the timestamp in UTC; zero when unset.

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hush-gateway/hush/connectors/jsonval"
 	"github.com/hush-gateway/hush/gateway"
 )
 
@@ -28,8 +29,8 @@ type envelope struct {
 // ticketDetail is the part of a ticket event's detail object hush reads. Zendesk writes ids
 // as strings in event webhooks; numbers are accepted too.
 type ticketDetail struct {
-	ID          flexString `json:"id"`
-	RequesterID flexString `json:"requester_id"`
+	ID          jsonval.ID `json:"id"`
+	RequesterID jsonval.ID `json:"requester_id"`
 	Status      string     `json:"status"`
 	Priority    string     `json:"priority"`
 	Type        string     `json:"type"`
@@ -134,31 +135,6 @@ func parseEvent(body []byte, source string, received time.Time) (gateway.ParseRe
 	addAttr(ev.Attrs, "ticket_type", strings.ToLower(strings.TrimSpace(d.Type)))
 	addAttr(ev.Attrs, "via", strings.TrimSpace(d.Via.Channel))
 	return gateway.ParseResult{Events: []gateway.Event{ev}}, nil
-}
-
-// flexString reads a JSON string or number as its text, so that an id is read the same
-// whether Zendesk (or a customer's template) quoted it or not. null is empty.
-type flexString string
-
-func (f *flexString) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	switch {
-	case bytes.Equal(b, []byte("null")):
-		*f = ""
-	case len(b) > 0 && b[0] == '"':
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		*f = flexString(s)
-	default:
-		var n json.Number
-		if err := json.Unmarshal(b, &n); err != nil {
-			return err
-		}
-		*f = flexString(n.String())
-	}
-	return nil
 }
 
 // jsonString returns a JSON string's value; "" for anything else.

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hush-gateway/hush/connectors/jsonval"
 	"github.com/hush-gateway/hush/gateway"
 )
 
@@ -52,7 +53,7 @@ func (b templateBody) str(key string) (s string, ok bool) {
 	if !present {
 		return "", true
 	}
-	var f flexString
+	var f jsonval.ID
 	if err := json.Unmarshal(raw, &f); err != nil {
 		return "", false
 	}
@@ -214,7 +215,7 @@ func templateTags(raw json.RawMessage) ([]string, error) {
 	if json.Unmarshal(raw, &list) == nil {
 		return nonEmpty(list), nil
 	}
-	var s flexString
+	var s jsonval.ID
 	if err := json.Unmarshal(raw, &s); err != nil {
 		return nil, invalid(`template field "tags" must be a string of space-separated tags or an array of strings`)
 	}
