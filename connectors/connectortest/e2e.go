@@ -158,3 +158,33 @@ func (s *Server) Decide(token string, req any) Decision {
 	}
 	return d[0]
 }
+
+// Ingest parses a delivery with src (no verification: the caller tests that apart) and
+// hands the events to engine, failing the test on any error.
+func Ingest(t testing.TB, engine gateway.Engine, src gateway.Connector, req *gateway.WebhookRequest) gateway.IngestResult {
+	t.Helper()
+	res, err := src.Parse(req)
+	if err != nil {
+		t.Fatalf("parse: %v", err)
+	}
+	out, err := engine.Ingest(context.Background(), res.Events, res.Ignored)
+	if err != nil {
+		t.Fatalf("ingest: %v", err)
+	}
+	return out
+}
+
+// Incidents lists the incidents the store holds for one source's external incident id.
+func Incidents(t testing.TB, store gateway.Store, source, externalID string) []gateway.Incident {
+	t.Helper()
+	var list []gateway.Incident
+	err := store.View(context.Background(), func(tx gateway.Tx) error {
+		var err error
+		list, _, err = tx.Incidents(gateway.IncidentQuery{Source: source, ExternalID: externalID, Page: gateway.Page{Limit: 100}})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return list
+}

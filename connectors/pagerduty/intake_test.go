@@ -1,56 +1,27 @@
 package pagerduty
 
 import (
-	"context"
 	"encoding/json"
-	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/hush-gateway/hush/connectors/connectortest"
 	"github.com/hush-gateway/hush/gateway"
-	"github.com/hush-gateway/hush/gateway/policy"
-	"github.com/hush-gateway/hush/storage/bolt"
 )
 
 // TestIntakeOpensAndResolvesIncident runs parsed deliveries through the real engine on a
 // real bbolt file: the contract with gateway/policy (topic as external id, attrs.scope and
 // attrs.title) is what makes these events do anything.
 func TestIntakeOpensAndResolvesIncident(t *testing.T) {
-	ctx := context.Background()
-	store, err := bolt.Open(filepath.Join(t.TempDir(), "hush.db"), bolt.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = store.Close() })
-	engine, err := policy.New(ctx, store, policy.Config{Now: func() time.Time { return goldenReceivedAt }})
-	if err != nil {
-		t.Fatal(err)
-	}
+	store, engine := connectortest.NewEngine(t, connectortest.Options{Now: goldenReceivedAt})
 	src := newSource(t, gateway.SourceConfig{Secret: "k", Options: map[string]any{"scope": "tag:fibra"}})
 	ingest := func(body []byte) gateway.IngestResult {
 		t.Helper()
-		res, err := src.Parse(request("", body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		out, err := engine.Ingest(ctx, res.Events, res.Ignored)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return out
+		return connectortest.Ingest(t, engine, src, request("", body))
 	}
 	incidents := func() []gateway.Incident {
 		t.Helper()
-		var list []gateway.Incident
-		err := store.View(ctx, func(tx gateway.Tx) error {
-			var err error
-			list, _, err = tx.Incidents(gateway.IncidentQuery{Source: "pd", ExternalID: Topic("PFQZPSY"), Page: gateway.Page{Limit: 10}})
-			return err
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return list
+		return connectortest.Incidents(t, store, "pd", Topic("PFQZPSY"))
 	}
 
 	triggered := readTestdata(t, "triggered_v3.json")

@@ -1,14 +1,11 @@
 package statuspage
 
 import (
-	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/hush-gateway/hush/connectors/connectortest"
 	"github.com/hush-gateway/hush/gateway"
-	"github.com/hush-gateway/hush/gateway/policy"
-	"github.com/hush-gateway/hush/storage/bolt"
 )
 
 // TestIntakeOneIncidentPerStatuspageIncident runs the fixtures through the real engine on a
@@ -16,41 +13,15 @@ import (
 // must keep one hush incident per Statuspage incident (matched on the topic) until the
 // resolution.
 func TestIntakeOneIncidentPerStatuspageIncident(t *testing.T) {
-	ctx := context.Background()
-	store, err := bolt.Open(filepath.Join(t.TempDir(), "hush.db"), bolt.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = store.Close() })
-	engine, err := policy.New(ctx, store, policy.Config{Now: func() time.Time { return goldenReceivedAt }})
-	if err != nil {
-		t.Fatal(err)
-	}
+	store, engine := connectortest.NewEngine(t, connectortest.Options{Now: goldenReceivedAt})
 	src := newSource(t, gateway.SourceConfig{Secret: testSecret, Options: map[string]any{"scope": "tag:fibra"}})
 	ingest := func(body []byte) gateway.IngestResult {
 		t.Helper()
-		res, err := src.Parse(request("secret="+testSecret, body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		out, err := engine.Ingest(ctx, res.Events, res.Ignored)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return out
+		return connectortest.Ingest(t, engine, src, request("secret="+testSecret, body))
 	}
 	incidents := func() []gateway.Incident {
 		t.Helper()
-		var list []gateway.Incident
-		err := store.View(ctx, func(tx gateway.Tx) error {
-			var err error
-			list, _, err = tx.Incidents(gateway.IncidentQuery{Source: "sp", ExternalID: Topic("z3lct0r596n4"), Page: gateway.Page{Limit: 10}})
-			return err
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return list
+		return connectortest.Incidents(t, store, "sp", Topic("z3lct0r596n4"))
 	}
 
 	created := readTestdata(t, "incident_created.json")
