@@ -471,9 +471,15 @@ func (e *Engine) applyRules(tx gateway.Tx, ev *gateway.Event, c *gateway.Custome
 	if e.rules == nil {
 		return nil, nil
 	}
-	history, _, err := tx.Events(gateway.EventQuery{CustomerID: c.ID, Since: ev.At.Add(-HistoryWindow), Page: gateway.Page{Limit: historyLimit}})
-	if err != nil {
-		return nil, fmt.Errorf("reading the customer's history: %w", err)
+	// Reading up to historyLimit past events is the costliest part of intake: done only when
+	// some rule can look at them.
+	var history []gateway.Event
+	if e.rules.NeedsHistory() {
+		var err error
+		history, _, err = tx.Events(gateway.EventQuery{CustomerID: c.ID, Since: ev.At.Add(-HistoryWindow), Page: gateway.Page{Limit: historyLimit}})
+		if err != nil {
+			return nil, fmt.Errorf("reading the customer's history: %w", err)
+		}
 	}
 	fired, errs := e.rules.Evaluate(RuleInput{Event: ev, Customer: c, History: history, Now: now})
 	var evalErrs []ruleError
@@ -483,6 +489,7 @@ func (e *Engine) applyRules(tx gateway.Tx, ev *gateway.Event, c *gateway.Custome
 	for _, f := range fired {
 		var s *gateway.Silence
 		if f.Rule.Silence != nil {
+			var err error
 			if s, err = e.silenceFromRule(tx, f.Rule, ev, c, ids, now); err != nil {
 				return nil, err
 			}

@@ -80,7 +80,14 @@ const (
 type RuleSet struct {
 	specs    []gateway.RuleSpec
 	programs []cel.Program
+	// needsHistory is set when some rule calls a history function: only then does intake
+	// read the customer's past events before evaluating.
+	needsHistory bool
 }
+
+// NeedsHistory reports whether any rule reads the customer's history (contacts,
+// contacts_about, events, open_topics). When none does, Evaluate may be given no History.
+func (rs *RuleSet) NeedsHistory() bool { return rs.needsHistory }
 
 // Firing is one rule whose condition held for an event.
 type Firing struct {
@@ -216,7 +223,8 @@ func CompileRules(specs []gateway.RuleSpec) (*RuleSet, error) {
 			add(i, "when", "a rule needs a condition")
 			continue
 		}
-		prg, problems := compileWhen(env, spec.When, trackerOpts)
+		prg, usesHistory, problems := compileWhen(env, spec.When, trackerOpts)
+		rs.needsHistory = rs.needsHistory || usesHistory
 		for _, p := range problems {
 			errs = append(errs, &RuleError{Index: i, Rule: spec.Name, Field: "when", Message: p.Message, Line: p.Line, Column: p.Column})
 		}
@@ -284,7 +292,7 @@ func validateSilence(s *gateway.SilenceSpec) []fieldProblem {
 
 // compileWhen compiles one condition and checks what the type checker cannot: it yields a
 // bool, and constant history windows are within HistoryWindow.
-func compileWhen(env *cel.Env, when string, trackerOpts []cost.TrackerOption) (cel.Program, []whenProblem) {
+func compileWhen(env *cel.Env, when string, trackerOpts []cost.TrackerOption) (_ cel.Program, usesHistory bool, _ []whenProblem) {
 	checked, iss := env.Compile(when)
 	if iss != nil && iss.Err() != nil {
 		var out []whenProblem
@@ -295,17 +303,17 @@ func compileWhen(env *cel.Env, when string, trackerOpts []cost.TrackerOption) (c
 			}
 			out = append(out, p)
 		}
-		return nil, out
+		return nil, false, out
 	}
 	if t := checked.OutputType(); !t.IsExactType(cel.BoolType) && !t.IsExactType(cel.DynType) {
-		return nil, []whenProblem{{Message: fmt.Sprintf("the condition must be true or false, not a %s", t)}}
+		return nil, false, []whenProblem{{Message: fmt.Sprintf("the condition must be true or false, not a %s", t)}}
 	}
 	if problems := checkWindows(checked.NativeRep()); len(problems) > 0 {
 		out := make([]whenProblem, len(problems))
 		for i, p := range problems {
 			out[i] = whenProblem{Message: p}
 		}
-		return nil, out
+		return nil, false, out
 	}
 	prg, err := env.Program(checked,
 		cel.CostLimit(costLimit),
@@ -313,9 +321,21 @@ func compileWhen(env *cel.Env, when string, trackerOpts []cost.TrackerOption) (c
 		cel.EvalOptions(cel.OptOptimize),
 	)
 	if err != nil {
-		return nil, []whenProblem{{Message: err.Error()}}
+		return nil, false, []whenProblem{{Message: err.Error()}}
 	}
-	return prg, nil
+	return prg, callsHistory(checked.NativeRep()), nil
+}
+
+// callsHistory reports whether a checked condition calls one of the history functions.
+func callsHistory(a *ast.AST) bool {
+	for _, ref := range a.ReferenceMap() {
+		for _, id := range ref.OverloadIDs {
+			if slices.Contains(historyOverloads, id) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // whenProblem is one compile error of a condition, with its place when CEL knows it.

@@ -392,3 +392,24 @@ func TestEvaluateConcurrently(t *testing.T) {
 		t.Error(f)
 	}
 }
+
+// TestNeedsHistory: intake reads a customer's past events only for rule sets that can look
+// at them.
+func TestNeedsHistory(t *testing.T) {
+	for when, want := range map[string]bool{
+		`event.type == "survey.response" && has(event.csat) && event.csat <= 2`: false,
+		`"vip" in customer.tags`: false,
+		`contacts("24h") >= 3`:   true,
+		`has(event.topic) && contacts_about(event.topic, duration("24h")) >= 3`: true,
+		`events("call.missed", "7d") > 1`:                                       true,
+		`size(open_topics()) > 2`:                                               true,
+	} {
+		rs, err := policy.CompileRules([]gateway.RuleSpec{rule("r", when)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := rs.NeedsHistory(); got != want {
+			t.Errorf("%s: NeedsHistory = %v, want %v", when, got, want)
+		}
+	}
+}
