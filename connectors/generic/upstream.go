@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/hush-gateway/hush/connectors/jsondoc"
 	"github.com/hush-gateway/hush/connectors/options"
 	"github.com/hush-gateway/hush/gateway"
 )
@@ -140,7 +141,7 @@ func compileSend(s SendSpec) (compiledSend, error) {
 	switch c.format {
 	case FormatJSON:
 		for _, r := range s.Recipients {
-			tokens, err := parsePointer(r)
+			tokens, err := jsondoc.ParsePointer(r)
 			if err != nil {
 				return c, fmt.Errorf("recipients: %w", err)
 			}
@@ -220,8 +221,8 @@ type sendState struct {
 	send *compiledSend
 	body []byte
 	// json
-	root  *jsonNode
-	paths []jsonPath
+	doc   *jsondoc.Doc
+	paths []jsondoc.Path
 	// form
 	pairs     []formPair
 	pairIndex []int // recipient i is pairs[pairIndex[i]]
@@ -263,23 +264,25 @@ func (u *Upstream) ParseSend(req *gateway.OutboundRequest) (*gateway.Send, error
 }
 
 func parseJSONSend(st *sendState, send *gateway.Send) error {
-	root, err := parseJSONDoc(st.body)
+	doc, err := jsondoc.Parse(st.body)
 	if err != nil {
 		return gateway.Errorf(gateway.CodeInvalid, "send body is not valid JSON")
 	}
-	st.root = root
-	seen := map[*jsonNode]bool{}
+	st.doc = doc
+	root := doc.Root()
+	seen := map[*jsondoc.Node]bool{}
 	for _, tokens := range st.send.pointers {
-		for _, p := range find(root, tokens) {
-			v := p.value(root)
+		for _, p := range jsondoc.Find(root, tokens) {
+			v := p.Value(root)
 			if seen[v] {
 				continue // two pointers reaching one value: one recipient
 			}
 			seen[v] = true
-			if v.kind != '"' {
+			str, ok := v.Str()
+			if !ok {
 				return gateway.Errorf(gateway.CodeInvalid, "recipient at %s is not a string", p)
 			}
-			addr, err := recipientAddress(st.send.kind, v.str)
+			addr, err := recipientAddress(st.send.kind, str)
 			if err != nil {
 				return gateway.Errorf(gateway.CodeInvalid, "recipient at %s %s", p, err)
 			}
@@ -386,8 +389,8 @@ func (u *Upstream) Rewrite(req *gateway.OutboundRequest, send *gateway.Send, kee
 	if st.send.format == FormatForm {
 		return rewriteForm(st, keep), nil
 	}
-	out := rewriteJSON(st, keep)
-	if !json.Valid(out) {
+	out, err := rewriteJSON(st, keep)
+	if err != nil || !json.Valid(out) {
 		// Cannot happen for a document the parser accepted; refuse rather than forward junk.
 		return nil, errors.New("rewrite: the edited body is not valid JSON")
 	}
@@ -410,29 +413,30 @@ func rewriteForm(st *sendState, keep []bool) []byte {
 	return bytes.Join(kept, []byte("&"))
 }
 
-func rewriteJSON(st *sendState, keep []bool) []byte {
-	edit := newJSONEdit(st.body, st.root)
+func rewriteJSON(st *sendState, keep []bool) ([]byte, error) {
+	edit := st.doc.Edit()
 	// Every item on the way to a kept recipient: those are never removed.
 	type item struct {
-		container *jsonNode
+		container *jsondoc.Node
 		index     int
 	}
 	kept := map[item]bool{}
 	for i, p := range st.paths {
 		if keep[i] {
 			for _, s := range p {
-				kept[item{s.container, s.index}] = true
+				kept[item{s.Container, s.Index}] = true
 			}
 		}
 	}
-	holdsKept := func(s jsonStep) bool { return kept[item{s.container, s.index}] }
+	holdsKept := func(s jsondoc.Step) bool { return kept[item{s.Container, s.Index}] }
+	remove := func(s jsondoc.Step) { edit.Remove(s.Container.Item(s.Index)) }
 	for i, p := range st.paths {
 		if keep[i] || len(p) == 0 {
 			continue
 		}
 		at := -1
 		for j := len(p) - 1; j >= 0; j-- {
-			if p[j].container.kind == '[' {
+			if p[j].Container.Kind() == jsondoc.Array {
 				at = j
 				break
 			}
@@ -440,24 +444,24 @@ func rewriteJSON(st *sendState, keep []bool) []byte {
 		if at < 0 || holdsKept(p[at]) {
 			at = len(p) - 1
 		}
-		edit.remove(p, at)
+		remove(p[at])
 		// Collapse: an emptied array whose holder is an element chosen by a wildcard.
-		for edit.emptied(p[at].container) {
+		for edit.Emptied(p[at].Container) {
 			holder := -1
 			switch {
-			case at >= 1 && p[at-1].container.kind == '[' && p[at-1].wildcard:
+			case at >= 1 && p[at-1].Container.Kind() == jsondoc.Array && p[at-1].Wildcard:
 				holder = at - 1 // the array is itself such an element
-			case at >= 2 && p[at-1].container.kind == '{' && p[at-2].container.kind == '[' && p[at-2].wildcard:
+			case at >= 2 && p[at-1].Container.Kind() == jsondoc.Object && p[at-2].Container.Kind() == jsondoc.Array && p[at-2].Wildcard:
 				holder = at - 2 // the object holding the array is
 			}
 			if holder < 0 || holdsKept(p[holder]) {
 				break
 			}
-			edit.remove(p, holder)
+			remove(p[holder])
 			at = holder
 		}
 	}
-	return edit.bytes()
+	return edit.Bytes()
 }
 
 // DroppedResponse answers a send whose every recipient was dropped with the configured
