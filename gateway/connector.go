@@ -108,6 +108,11 @@ type Send struct {
 	// Channel the send uses (an upstream serving several channels decides per request;
 	// empty: the upstream's configured default).
 	Channel Channel
+	// Category the send declares through the vendor's own fields, as the upstream's options
+	// map them (a SendGrid category or unsubscribe group, a Postmark broadcast stream, a
+	// Twilio messaging service); empty: the upstream's configured category. The caller's
+	// Hush-Category header still wins over both.
+	Category Category
 	// Opaque state the connector keeps between ParseSend and Rewrite/DroppedResponse.
 	State any
 }
@@ -125,6 +130,33 @@ type Upstream interface {
 	// DroppedResponse answers a send whose every recipient was dropped, in the vendor's own
 	// shape: its success answer, or its refusal when asError is set.
 	DroppedResponse(req *OutboundRequest, send *Send, asError bool) (status int, header http.Header, body []byte)
+}
+
+// The proxy also uses these optional interfaces when an Upstream implements them.
+
+// ResponseEditor is an upstream whose answer to a partly dropped send must account for the
+// dropped recipients: a Postmark batch answers one entry per message in request order, a
+// Mandrill send one entry per recipient. For a 2xx answer to a send where keep has false
+// entries, the proxy reads the upstream's answer (uncompressed, at most the body limit) and
+// forwards what EditResponse returns instead. An error forwards the upstream's answer as it
+// was (and is logged): the send happened, the answer is only less complete.
+type ResponseEditor interface {
+	EditResponse(req *OutboundRequest, send *Send, keep []bool, status int, header http.Header, body []byte) ([]byte, error)
+}
+
+// LocalAnswerer is an upstream that answers some requests that are not sends in the
+// vendor's place: a Twilio GET of a Message sid hush made up when it answered a dropped send
+// (Twilio would answer 404). ok false: forward the request as usual.
+type LocalAnswerer interface {
+	AnswerLocally(req *OutboundRequest) (status int, header http.Header, body []byte, ok bool)
+}
+
+// DroppedForwarder is an upstream that can forward a harmless form of a fully dropped send
+// instead of having hush answer it: Delighted creates the person with send=false, so the
+// survey is suppressed but the contact is still recorded. ok false: answer with
+// DroppedResponse as usual.
+type DroppedForwarder interface {
+	ForwardDropped(req *OutboundRequest, send *Send) (body []byte, ok bool, err error)
 }
 
 // UpstreamConfig is one configured upstream (the `upstreams:` list of hush.yaml).

@@ -315,3 +315,33 @@ func (r *Reader) Secrets(secret string, insecure bool, where string) []string {
 	}
 	return out
 }
+
+// Categories reads a mapping from a vendor's own labels to hush categories ({newsletter:
+// marketing, "41": transactional}): how an upstream turns a SendGrid category, a Twilio
+// messaging service or a Postmark stream into the category of a send. nil when absent.
+func (r *Reader) Categories(key string) map[string]gateway.Category {
+	v, ok := r.lookup(key)
+	if !ok {
+		return nil
+	}
+	m, ok := normalize(v).(map[string]any)
+	if !ok {
+		r.wrongType(key, "a mapping of vendor labels to categories", v)
+		return nil
+	}
+	out := make(map[string]gateway.Category, len(m))
+	for _, label := range slices.Sorted(maps.Keys(m)) {
+		s, ok := m[label].(string)
+		if !ok {
+			r.errs = append(r.errs, fmt.Errorf("option %q for kind %q: %q: want a category name, got %s", key, r.kind, label, describe(m[label])))
+			continue
+		}
+		c, err := gateway.ParseCategory(s, false)
+		if err != nil {
+			r.errs = append(r.errs, fmt.Errorf("option %q for kind %q: %q: %v", key, r.kind, label, err))
+			continue
+		}
+		out[label] = c
+	}
+	return out
+}

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hush-gateway/hush/gateway"
 )
 
 func TestGetters(t *testing.T) {
@@ -179,5 +181,32 @@ func TestSecrets(t *testing.T) {
 				t.Fatalf("Secrets = %q, %v; want %q", got, err, tt.want)
 			}
 		})
+	}
+}
+
+func TestCategories(t *testing.T) {
+	r := NewReader("sendgrid", map[string]any{
+		"categories": map[string]any{"newsletter": "marketing", "receipts": "Transactional"},
+		"asm_groups": map[any]any{41: "service"},
+		"bad":        map[string]any{"x": "promo", "y": 3},
+		"notmap":     "marketing",
+	})
+	got := r.Categories("categories")
+	if len(got) != 2 || got["newsletter"] != gateway.CategoryMarketing || got["receipts"] != gateway.CategoryTransactional {
+		t.Errorf("categories = %v", got)
+	}
+	if g := r.Categories("asm_groups"); g["41"] != gateway.CategoryService {
+		t.Errorf("numeric labels: %v", g)
+	}
+	if r.Categories("absent") != nil {
+		t.Error("absent option is not nil")
+	}
+	r.Categories("bad")
+	r.Categories("notmap")
+	err := r.Done()
+	for _, want := range []string{`"bad"`, `"x"`, `promo`, `"y": want a category name, got a number`, `"notmap"`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Done() = %v, want it to mention %s", err, want)
+		}
 	}
 }
