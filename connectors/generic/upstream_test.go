@@ -134,10 +134,10 @@ func TestRewriteJSON(t *testing.T) {
   "zz_unknown": [1, 2.50, true, null],
   "content": [{"type": "text/plain", "value": "Hi \u00e9"}]
 }`},
-		{"drop the first keeps the second's spacing", "/v3/mail/send", sendgrid, []bool{false, true, true}, `{
+		{"drop the first: the second takes the first's place and spacing", "/v3/mail/send", sendgrid, []bool{false, true, true}, `{
   "from": {"email": "shop@example.com"},
   "personalizations": [
-    {"to": [ {"email": "bob@example.com"}], "custom_args": {"n": 12345678901234567890}},
+    {"to": [{"email": "bob@example.com"}], "custom_args": {"n": 12345678901234567890}},
     {"to": [{"email": "eve@example.com"}], "send_at": 1700000000}
   ],
   "zz_unknown": [1, 2.50, true, null],

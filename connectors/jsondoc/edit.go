@@ -136,10 +136,17 @@ func (e *Edit) emit(buf *bytes.Buffer, n *Node) {
 		if gone[i] {
 			continue
 		}
-		sep()
+		if prev < 0 && i > 0 {
+			// The first item left takes the leading space of the first item there was.
+			first := n.items[0]
+			buf.Write(raw[first.segStart:first.lead])
+			buf.Write(raw[it.lead:it.value.start])
+		} else {
+			sep()
+			// Leading space and, for members, the key and colon, exactly as written.
+			buf.Write(raw[it.segStart:it.value.start])
+		}
 		prev = i
-		// Leading space and, for members, the key and colon, exactly as written.
-		buf.Write(raw[it.segStart:it.value.start])
 		e.emit(buf, it.value)
 	}
 	for j, m := range e.added[n] {

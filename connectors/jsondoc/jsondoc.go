@@ -49,6 +49,7 @@ type Node struct {
 // item is one object member or array element.
 type item struct {
 	segStart int    // just after the '{', '[' or ',' that precedes it: its leading space
+	lead     int    // where its key (objects) or value (arrays) starts, after that space
 	segEnd   int    // at the ',' or closing bracket that follows it, after its trailing space
 	key      string // objects only
 	value    *Node
@@ -226,7 +227,7 @@ func (p *parser) container(open Kind) (*Node, error) {
 		return n, nil
 	}
 	for {
-		it := item{segStart: segStart}
+		it := item{segStart: segStart, lead: p.pos}
 		if open == Object {
 			k, err := p.str()
 			if err != nil {

@@ -67,11 +67,22 @@ type proxyExchange struct {
 type sendPlan struct {
 	send      *gateway.Send
 	decisions []gateway.Decision
-	body      []byte // what to forward
+	keep      []bool // per recipient of send: forwarded
+	// body is the rewritten (plain) body when rewritten; otherwise the caller's bytes go on.
+	body      []byte
+	rewritten bool
 	allowed   int
 	dropped   int
 	shadow    int // would-be dropped, in shadow mode
 	isSend    bool
+	local     *localAnswer // the connector answers this request itself
+}
+
+// localAnswer is an answer given in the upstream's place.
+type localAnswer struct {
+	status int
+	header http.Header
+	body   []byte
 }
 
 func (p *proxyExchange) shadow() bool { return p.up.Mode == ModeShadow }
@@ -91,10 +102,19 @@ func (p *proxyExchange) serve(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	r = r.WithContext(ctx)
 
-	body, err := readBody(w, r, p.deps.Limits.Body)
+	raw, err := readBody(w, r, p.deps.Limits.Body)
 	if err != nil {
 		writeError(w, r, p.deps.Logger, err)
 		return
+	}
+	// Connectors read the plain body; the caller's bytes are forwarded unless rewritten.
+	enc := requestEncoding(r.Header)
+	body, readable := raw, true
+	if p.up.Connector != nil && len(raw) > 0 {
+		if body, readable, err = decodeBody(enc, raw, p.deps.Limits.Body); err != nil {
+			writeError(w, r, p.deps.Logger, err)
+			return
+		}
 	}
 	out := &gateway.OutboundRequest{
 		Upstream: p.up.Name,
@@ -104,9 +124,13 @@ func (p *proxyExchange) serve(w http.ResponseWriter, r *http.Request) {
 		Header:   forwardHeader(r.Header),
 		Body:     body,
 	}
-	plan, err := p.plan(ctx, r.Header, out)
+	plan, err := p.plan(ctx, r.Header, out, readable)
 	if err != nil {
 		writeError(w, r, p.deps.Logger, err)
+		return
+	}
+	if plan.local != nil {
+		writeLocal(w, *plan.local)
 		return
 	}
 	if plan.isSend {
@@ -114,30 +138,77 @@ func (p *proxyExchange) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	// A send that names nobody has nothing to drop: it goes on as it is.
 	if plan.isSend && !p.shadow() && plan.allowed == 0 && plan.dropped > 0 {
-		p.answerAllDropped(w, out, plan)
-		return
+		if p.answerDeferred(w, plan) {
+			return
+		}
+		forwarded, err := p.forwardDropped(out, &plan)
+		if err != nil {
+			writeError(w, r, p.deps.Logger, err)
+			return
+		}
+		if !forwarded {
+			p.answerAllDropped(w, out, plan)
+			return
+		}
 	}
-	p.forward(w, r, proxyTarget(p.up.URL, rawRest, rest, r.URL.RawQuery), plan)
+	fwd := raw
+	if plan.rewritten {
+		if fwd, err = encodeBody(enc, plan.body); err != nil {
+			p.release(ctx, plan)
+			writeError(w, r, p.deps.Logger, err)
+			return
+		}
+	}
+	p.forward(w, r, proxyTarget(p.up.URL, rawRest, rest, r.URL.RawQuery), plan, out, fwd)
+}
+
+// forwardDropped lets an upstream that can (gateway.DroppedForwarder) forward a harmless
+// form of a fully dropped send instead of hush answering it.
+func (p *proxyExchange) forwardDropped(out *gateway.OutboundRequest, plan *sendPlan) (bool, error) {
+	f, ok := p.up.Connector.(gateway.DroppedForwarder)
+	if !ok {
+		return false, nil
+	}
+	body, ok, err := f.ForwardDropped(out, plan.send)
+	if err != nil {
+		return false, fmt.Errorf("rewrite %s dropped send: %w", p.up.Name, err)
+	}
+	if ok {
+		plan.body, plan.rewritten = body, true
+	}
+	return ok, nil
 }
 
 // plan parses a send and asks the policy about its recipients. Errors are answers to the
-// caller: in enforce mode a send hush cannot check is never forwarded.
-func (p *proxyExchange) plan(ctx context.Context, inHeader http.Header, out *gateway.OutboundRequest) (sendPlan, error) {
-	pass := sendPlan{body: out.Body}
+// caller: in enforce mode a send hush cannot check is never forwarded. readable is false
+// when the body is compressed in a way hush does not read.
+func (p *proxyExchange) plan(ctx context.Context, inHeader http.Header, out *gateway.OutboundRequest, readable bool) (sendPlan, error) {
+	var pass sendPlan
 	if p.up.Connector == nil {
 		return pass, nil
 	}
 	logger := p.deps.Logger.With("upstream", p.up.Name)
 	send, err := p.up.Connector.ParseSend(out)
+	if err == nil && send != nil && !readable {
+		err = errors.New("compressed body")
+	}
 	if err != nil {
 		if p.shadow() {
 			// The connector's message may quote the body; it goes to the caller, not the log.
 			logger.WarnContext(ctx, "shadow: send not parsed; forwarded unchecked", "path", out.Path)
 			return pass, nil
 		}
+		if !readable {
+			return pass, invalidf("the send could not be read, so it was not forwarded: hush reads request bodies plain or with Content-Encoding: gzip, not %s", requestEncoding(out.Header))
+		}
 		return pass, invalidf("the send could not be read, so it was not forwarded: %s", messageOf(err))
 	}
 	if send == nil {
+		if la, ok := p.up.Connector.(gateway.LocalAnswerer); ok {
+			if status, header, body, ok := la.AnswerLocally(out); ok {
+				pass.local = &localAnswer{status: status, header: header, body: body}
+			}
+		}
 		return pass, nil
 	}
 	ch, cat, err := p.channelAndCategory(inHeader, send)
@@ -165,7 +236,7 @@ func (p *proxyExchange) plan(ctx context.Context, inHeader http.Header, out *gat
 		index[i] = len(ids)
 		ids = append(ids, id)
 	}
-	plan := sendPlan{send: send, body: out.Body, isSend: true}
+	plan := sendPlan{send: send, isSend: true}
 	if len(ids) > 0 {
 		decisions, err := p.deps.Engine.Decide(ctx, gateway.DecisionRequest{
 			Channel:    ch,
@@ -190,6 +261,7 @@ func (p *proxyExchange) plan(ctx context.Context, inHeader http.Header, out *gat
 		countDecisions(p.deps.Metrics, decisions, p.up.Name)
 	}
 	keep := make([]bool, len(send.Recipients))
+	plan.keep = keep
 	for i := range send.Recipients {
 		keep[i] = index[i] < 0 || plan.decisions[index[i]].Allowed
 		if keep[i] {
@@ -208,13 +280,14 @@ func (p *proxyExchange) plan(ctx context.Context, inHeader http.Header, out *gat
 			p.release(ctx, plan)
 			return pass, fmt.Errorf("rewrite %s send: %w", p.up.Name, err)
 		}
-		plan.body = body
+		plan.body, plan.rewritten = body, true
 	}
 	return plan, nil
 }
 
 // channelAndCategory: the Hush-Channel header, else the send's own channel, else the
-// upstream's; the Hush-Category header, else the upstream's (unknown: marketing).
+// upstream's; the Hush-Category header, else the send's own (the vendor's fields as the
+// upstream's options map them), else the upstream's (unknown: marketing).
 func (p *proxyExchange) channelAndCategory(h http.Header, send *gateway.Send) (gateway.Channel, gateway.Category, error) {
 	ch := send.Channel
 	if v := h.Get("Hush-Channel"); v != "" {
@@ -231,6 +304,9 @@ func (p *proxyExchange) channelAndCategory(h http.Header, send *gateway.Send) (g
 		return "", "", invalidf("the channel of this send is unknown; set the Hush-Channel header or the upstream's channel")
 	}
 	cat := p.up.Category
+	if send.Category != "" {
+		cat = send.Category
+	}
 	if v := h.Get("Hush-Category"); v != "" {
 		cat = gateway.Category(v)
 	}
@@ -259,28 +335,39 @@ func setHushHeaders(h http.Header, plan sendPlan, shadow bool) {
 	}
 }
 
-// answerAllDropped answers a send none of whose recipients may be contacted, without
-// forwarding it: 429 when they are all only deferred by quiet hours, else the vendor's
-// own success (or refusal) shape.
-func (p *proxyExchange) answerAllDropped(w http.ResponseWriter, out *gateway.OutboundRequest, plan sendPlan) {
-	if retry, ok := deferredFor(plan.decisions, p.deps.Now()); ok {
-		w.Header().Set("Retry-After", strconv.Itoa(retry))
-		writeErrorStatus(w, http.StatusTooManyRequests, gateway.CodeUnavailable,
-			fmt.Sprintf("every recipient is in quiet hours; retry after %d seconds", retry))
-		return
+// answerDeferred answers 429 a send none of whose recipients may be contacted when some are
+// only deferred by quiet hours: the caller should send again later, not forget the send.
+func (p *proxyExchange) answerDeferred(w http.ResponseWriter, plan sendPlan) bool {
+	retry, ok := deferredFor(plan.decisions, p.deps.Now())
+	if !ok {
+		return false
 	}
+	w.Header().Set("Retry-After", strconv.Itoa(retry))
+	writeErrorStatus(w, http.StatusTooManyRequests, gateway.CodeUnavailable,
+		fmt.Sprintf("every recipient is in quiet hours; retry after %d seconds", retry))
+	return true
+}
+
+// answerAllDropped answers a send none of whose recipients may be contacted, without
+// forwarding it, in the vendor's own success (or refusal) shape.
+func (p *proxyExchange) answerAllDropped(w http.ResponseWriter, out *gateway.OutboundRequest, plan sendPlan) {
 	status, header, body := p.up.Connector.DroppedResponse(out, plan.send, p.up.OnAllDropped == AllDroppedError)
-	for k, vs := range header {
+	writeLocal(w, localAnswer{status: status, header: header, body: body})
+}
+
+// writeLocal writes an answer hush gives in the upstream's place.
+func writeLocal(w http.ResponseWriter, a localAnswer) {
+	for k, vs := range a.header {
 		for _, v := range vs {
 			w.Header().Add(k, v)
 		}
 	}
-	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-	if status == 0 {
-		status = http.StatusOK
+	w.Header().Set("Content-Length", strconv.Itoa(len(a.body)))
+	if a.status == 0 {
+		a.status = http.StatusOK
 	}
-	w.WriteHeader(status)
-	_, _ = w.Write(body)
+	w.WriteHeader(a.status)
+	_, _ = w.Write(a.body)
 }
 
 // deferredFor reports whether any decision is a quiet-hours defer, and the seconds until
@@ -309,9 +396,10 @@ func deferredFor(decisions []gateway.Decision, now time.Time) (int, bool) {
 
 // forward sends the (possibly rewritten) request to the upstream. It is never retried: a
 // retry could send twice.
-func (p *proxyExchange) forward(w http.ResponseWriter, r *http.Request, target *url.URL, plan sendPlan) {
+func (p *proxyExchange) forward(w http.ResponseWriter, r *http.Request, target *url.URL, plan sendPlan, out *gateway.OutboundRequest, body []byte) {
 	start := time.Now()
 	logger := p.deps.Logger.With("upstream", p.up.Name)
+	editor := p.responseEditor(plan)
 	rp := &httputil.ReverseProxy{
 		Transport:  p.deps.Transport,
 		BufferPool: p.buffers,
@@ -321,7 +409,10 @@ func (p *proxyExchange) forward(w http.ResponseWriter, r *http.Request, target *
 			pr.Out.Host = "" // the upstream's own host, never the caller's
 			pr.Out.Header = forwardHeader(pr.Out.Header)
 			pr.Out.Header.Del("Content-Length")
-			body := plan.body
+			if editor != nil {
+				// hush edits this answer: ask for it uncompressed.
+				pr.Out.Header.Set("Accept-Encoding", "identity")
+			}
 			pr.Out.ContentLength = int64(len(body))
 			if len(body) == 0 {
 				pr.Out.Body = http.NoBody
@@ -340,6 +431,9 @@ func (p *proxyExchange) forward(w http.ResponseWriter, r *http.Request, target *
 			if resp.StatusCode >= 500 {
 				// The upstream failed the send: the recipients were not contacted.
 				p.release(resp.Request.Context(), plan)
+			}
+			if editor != nil && resp.StatusCode >= 200 && resp.StatusCode < 300 {
+				p.editResponse(resp, editor, plan, out)
 			}
 			return nil
 		},
@@ -380,4 +474,54 @@ func (p *proxyExchange) release(ctx context.Context, plan sendPlan) {
 	if err := p.deps.Engine.Release(ctx, taken); err != nil {
 		p.deps.Logger.ErrorContext(ctx, "cap slots not released", "upstream", p.up.Name, "n", len(taken), "err", err)
 	}
+}
+
+// maxEditedResponse bounds an upstream answer hush reads to edit (a batch answer is a few
+// hundred bytes per message).
+const maxEditedResponse = 8 << 20
+
+// responseEditor is the upstream's ResponseEditor when the answer to this send must be
+// edited: some of its recipients were dropped, others forwarded.
+func (p *proxyExchange) responseEditor(plan sendPlan) gateway.ResponseEditor {
+	if !plan.isSend || plan.dropped == 0 || plan.allowed == 0 || p.shadow() {
+		return nil
+	}
+	e, _ := p.up.Connector.(gateway.ResponseEditor)
+	return e
+}
+
+// editResponse replaces a 2xx answer's body with the connector's edit of it. Any failure
+// leaves the upstream's answer as it was: the send happened, only the answer is less
+// complete.
+func (p *proxyExchange) editResponse(resp *http.Response, editor gateway.ResponseEditor, plan sendPlan, out *gateway.OutboundRequest) {
+	logger := p.deps.Logger.With("upstream", p.up.Name)
+	ctx := resp.Request.Context()
+	if enc := requestEncoding(resp.Header); enc != "" {
+		logger.WarnContext(ctx, "answer to a partly dropped send left unedited: the upstream compressed it", "encoding", enc)
+		return
+	}
+	orig, err := io.ReadAll(io.LimitReader(resp.Body, maxEditedResponse+1))
+	setBody := func(b []byte) {
+		resp.Body = io.NopCloser(bytes.NewReader(b))
+		resp.ContentLength = int64(len(b))
+		resp.Header.Set("Content-Length", strconv.Itoa(len(b)))
+		resp.TransferEncoding = nil
+	}
+	if err != nil || len(orig) > maxEditedResponse {
+		// Forward what was read followed by the rest of the stream, unedited.
+		logger.WarnContext(ctx, "answer to a partly dropped send left unedited: could not read it whole", "err", err, "limit", maxEditedResponse)
+		resp.Body = struct {
+			io.Reader
+			io.Closer
+		}{io.MultiReader(bytes.NewReader(orig), resp.Body), resp.Body}
+		return
+	}
+	_ = resp.Body.Close()
+	edited, err := editor.EditResponse(out, plan.send, plan.keep, resp.StatusCode, resp.Header, orig)
+	if err != nil {
+		logger.WarnContext(ctx, "answer to a partly dropped send left unedited", "err", err)
+		setBody(orig)
+		return
+	}
+	setBody(edited)
 }
