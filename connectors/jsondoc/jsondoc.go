@@ -134,9 +134,37 @@ func Quote(s string) []byte {
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 }
 
+// parser allocates nodes and item lists from slabs rather than one by one: a send with
+// fifty recipients has hundreds of values, and allocation was most of the parse.
 type parser struct {
-	b   []byte
-	pos int
+	b     []byte
+	pos   int
+	nodes []Node // slab: a new one is started when full, so pointers stay valid
+	items []item // slab for finished containers' item lists
+	stack []item // items of the containers being parsed
+}
+
+func (p *parser) node(kind Kind, start int) *Node {
+	if len(p.nodes) == cap(p.nodes) {
+		p.nodes = make([]Node, 0, min(max(64, len(p.b)/16), 4096))
+	}
+	p.nodes = append(p.nodes, Node{kind: kind, start: start})
+	return &p.nodes[len(p.nodes)-1]
+}
+
+// finish moves the items a container collected on the stack into the slab.
+func (p *parser) finish(n *Node, base int) {
+	k := len(p.stack) - base
+	if k == 0 {
+		return
+	}
+	if cap(p.items)-len(p.items) < k {
+		p.items = make([]item, 0, max(k, min(max(64, len(p.b)/32), 4096)))
+	}
+	start := len(p.items)
+	p.items = append(p.items, p.stack[base:]...)
+	n.items = p.items[start:len(p.items):len(p.items)]
+	p.stack = p.stack[:base]
 }
 
 func (p *parser) space() {
@@ -164,14 +192,14 @@ func (p *parser) value() (*Node, error) {
 	case c == '"':
 		return p.str()
 	case c == 't' || c == 'f' || c == 'n':
-		n := &Node{kind: Literal, start: p.pos}
+		n := p.node(Literal, p.pos)
 		for p.pos < len(p.b) && p.b[p.pos] >= 'a' && p.b[p.pos] <= 'z' {
 			p.pos++
 		}
 		n.end = p.pos
 		return n, nil
 	case c == '-' || c >= '0' && c <= '9':
-		n := &Node{kind: Number, start: p.pos}
+		n := p.node(Number, p.pos)
 		for p.pos < len(p.b) && strings.IndexByte("+-0123456789.eE", p.b[p.pos]) >= 0 {
 			p.pos++
 		}
@@ -182,7 +210,7 @@ func (p *parser) value() (*Node, error) {
 }
 
 func (p *parser) str() (*Node, error) {
-	n := &Node{kind: String, start: p.pos}
+	n := p.node(String, p.pos)
 	p.pos++
 	escaped := false
 	for {
@@ -217,7 +245,7 @@ func (p *parser) container(open Kind) (*Node, error) {
 	if open == Object {
 		closing = '}'
 	}
-	n := &Node{kind: open, start: p.pos}
+	n := p.node(open, p.pos)
 	p.pos++
 	segStart := p.pos
 	p.space()
@@ -226,6 +254,7 @@ func (p *parser) container(open Kind) (*Node, error) {
 		n.end = p.pos
 		return n, nil
 	}
+	base := len(p.stack)
 	for {
 		it := item{segStart: segStart, lead: p.pos}
 		if open == Object {
@@ -245,11 +274,11 @@ func (p *parser) container(open Kind) (*Node, error) {
 		if err != nil {
 			return nil, err
 		}
-		v.parent, v.pos = n, len(n.items)
+		v.parent, v.pos = n, len(p.stack)-base
 		it.value = v
 		p.space()
 		it.segEnd = p.pos
-		n.items = append(n.items, it)
+		p.stack = append(p.stack, it)
 		switch p.peek() {
 		case ',':
 			p.pos++
@@ -258,6 +287,7 @@ func (p *parser) container(open Kind) (*Node, error) {
 		case closing:
 			p.pos++
 			n.end = p.pos
+			p.finish(n, base)
 			return n, nil
 		default:
 			return nil, ErrInvalid
