@@ -228,18 +228,31 @@ func recipientEmail(elem *jsondoc.Node, at string) (string, error) {
 }
 
 // category is the hush category the send's own labels map to: every mapped entry of the
-// top-level "categories" and the unsubscribe group asm.group_id are collected and the most
+// "categories" lists (top-level and per personalization) and the unsubscribe group
+// asm.group_id are collected and the most
 // restrictive wins (see restrictiveness). Labels with no mapping say nothing. Empty: none
 // mapped, the upstream's configured category applies.
 func (u *Upstream) category(doc *jsondoc.Doc) (gateway.Category, error) {
 	root := doc.Root()
 	found := map[gateway.Category]bool{}
 	if len(u.categories) > 0 {
-		cats, err := only(root, "categories", "")
-		if err != nil {
-			return "", err
+		// The top-level list, and the personalizations' own lists (the Go SDK's helper
+		// writes personalizations[].categories): one send has one category, so every
+		// label counts.
+		holders := []*jsondoc.Node{root}
+		if pers := root.Get("personalizations"); pers != nil {
+			for i := range pers.Len() {
+				holders = append(holders, pers.Item(i))
+			}
 		}
-		if cats != nil && cats.Kind() == jsondoc.Array {
+		for _, h := range holders {
+			cats, err := only(h, "categories", "")
+			if err != nil {
+				return "", err
+			}
+			if cats == nil || cats.Kind() != jsondoc.Array {
+				continue
+			}
 			for i := range cats.Len() {
 				if label, ok := cats.Item(i).Str(); ok {
 					if c, ok := u.categories[label]; ok {
