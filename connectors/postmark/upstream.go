@@ -45,6 +45,15 @@ var sendEndpoints = map[string]endpoint{
 	"/email/batchwithtemplates": {batch: true, messagesKey: true},
 }
 
+// refusedSends are send endpoints hush does not read yet. Forwarding them unchecked would
+// let a silenced customer be mailed, so in enforce mode they are refused (shadow mode
+// forwards and logs them).
+var refusedSends = map[string]string{
+	// The Bulk API (https://postmarkapp.com/developer/api/bulk-email) answers one status for
+	// the whole request, so a dropped recipient cannot be answered for.
+	"/email/bulk": "Postmark's Bulk API (POST /email/bulk) is not checked by hush yet; send through /email/batch or /email/batchWithTemplates",
+}
+
 // recipientFields are the members of a message that name recipients, in the order their
 // recipients are listed in a Send.
 var recipientFields = [...]string{"To", "Cc", "Bcc"}
@@ -107,7 +116,11 @@ func (u *Upstream) ParseSend(req *gateway.OutboundRequest) (*gateway.Send, error
 	if req.Method != http.MethodPost {
 		return nil, nil
 	}
-	ep, ok := sendEndpoints[strings.ToLower(strings.TrimSuffix(req.Path, "/"))]
+	route := strings.ToLower(strings.TrimSuffix(req.Path, "/"))
+	if why, refused := refusedSends[route]; refused {
+		return nil, gateway.Errorf(gateway.CodeInvalid, "%s", why)
+	}
+	ep, ok := sendEndpoints[route]
 	if !ok {
 		return nil, nil
 	}

@@ -98,6 +98,7 @@ func TestParseSend(t *testing.T) {
 		{"not a send: other path", "POST", "/templates", `{}`, nil, ""},
 		{"not a send: two slashes", "POST", "/email//", `{}`, nil, ""},
 
+		{"bulk api refused, not forwarded unchecked", "POST", "/email/bulk", `{"From":"s@x.com","Messages":[{"To":"a@x.com"}]}`, nil, "Bulk API"},
 		{"empty body", "POST", "/email", " ", nil, "empty body"},
 		{"invalid json", "POST", "/email", `{"To":`, nil, "not valid JSON"},
 		{"single not an object", "POST", "/email", `[{"To":"a@x.com"}]`, nil, "not a JSON object"},
