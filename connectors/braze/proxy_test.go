@@ -2,6 +2,7 @@ package braze
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -205,5 +206,41 @@ func TestProxyNotASend(t *testing.T) {
 	}
 	if d := p.Decisions("braze:bob"); len(d) != 0 {
 		t.Errorf("decisions recorded for a non-send: %+v", d)
+	}
+}
+
+// TestProxyGzip: a compressed send is checked like a plain one; Braze gets it rewritten and
+// compressed again.
+func TestProxyGzip(t *testing.T) {
+	p := newProxy(t, "", "", nil)
+	p.Silence("braze:bob")
+	var zipped bytes.Buffer
+	zw := gzip.NewWriter(&zipped)
+	_, _ = io.WriteString(zw, `{"campaign_id":"c-1","recipients":[{"external_user_id":"bob"},{"external_user_id":"ana"}]}`)
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	req, err := http.NewRequest("POST", p.Base+"/campaigns/trigger/send", &zipped)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Content-Encoding", "gzip")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	got := p.Last()
+	zr, err := gzip.NewReader(bytes.NewReader(got.Body))
+	if err != nil {
+		t.Fatalf("Braze got a body that is not gzip (%v): %q", err, got.Body)
+	}
+	plain, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusCreated || string(plain) != `{"campaign_id":"c-1","recipients":[{"external_user_id":"ana"}]}` {
+		t.Errorf("gzip send: %d, Braze got %s", resp.StatusCode, plain)
 	}
 }
