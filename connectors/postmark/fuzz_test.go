@@ -67,7 +67,7 @@ func FuzzRewrite(f *testing.F) {
 		}
 		out, err := u.Rewrite(req, s, keep)
 		if err != nil {
-			if gateway.ErrorCodeOf(err) != gateway.CodeConflict {
+			if gateway.ErrorCodeOf(err) != gateway.CodeInvalid {
 				t.Fatalf("Rewrite: %v", err)
 			}
 			return

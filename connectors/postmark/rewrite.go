@@ -51,7 +51,7 @@ func (m *message) dropped(keep []bool) bool {
 // errToDropped answers a send none of whose messages can go: every message lost all its To
 // addresses while some of its Cc or Bcc were allowed. Postmark would refuse such messages,
 // and promoting a Cc to To (or exposing a Bcc) would change what the message says.
-var errToDropped = gateway.Errorf(gateway.CodeConflict,
+var errToDropped = gateway.Errorf(gateway.CodeInvalid,
 	"every To address of the Postmark message was withheld by hush; Postmark requires To, so the message was not sent to its Cc or Bcc either")
 
 // Rewrite removes the dropped addresses from each message's To, Cc and Bcc, keeping the

@@ -260,12 +260,13 @@ func member(obj *jsondoc.Node, key, where string) (*jsondoc.Node, error) {
 }
 
 // category is the send's category as its messages' streams say: a message without
-// MessageStream goes on Postmark's default stream ("outbound"). A batch mixing categories
-// takes the first one silences can block, so that no message escapes a silence because a
-// transactional message shares its batch. Empty: no message is on a stream the options
-// name, and the upstream's own category applies.
+// MessageStream goes on Postmark's default stream ("outbound"). When a batch's messages
+// say different things, the most restrictive category wins (restrictiveness), so that no
+// message escapes a silence because a receipt shares its batch; the policy decides once
+// per send. Empty: no message is on a stream the options name, and the upstream's own
+// category applies.
 func (u *Upstream) category(p *parsedSend) (gateway.Category, error) {
-	var cats []gateway.Category
+	var out gateway.Category
 	mapped := false
 	for i, m := range p.messages {
 		stream := DefaultStream
@@ -288,17 +289,33 @@ func (u *Upstream) category(p *parsedSend) (gateway.Category, error) {
 		} else {
 			c = u.fallback
 		}
-		cats = append(cats, c)
+		if out == "" || restrictiveness(c) > restrictiveness(out) {
+			out = c
+		}
 	}
 	if !mapped {
 		return "", nil
 	}
-	for _, c := range cats {
-		if !c.NeverBlocked() {
-			return c, nil
-		}
+	return out, nil
+}
+
+// restrictiveness orders categories from the least to the most often withheld, as every
+// upstream of hush does: transactional, incident, service, survey, sales, marketing.
+func restrictiveness(c gateway.Category) int {
+	switch c {
+	case gateway.CategoryMarketing:
+		return 6
+	case gateway.CategorySales:
+		return 5
+	case gateway.CategorySurvey:
+		return 4
+	case gateway.CategoryService:
+		return 3
+	case gateway.CategoryIncident:
+		return 2
+	default:
+		return 1
 	}
-	return cats[0], nil
 }
 
 // messageWhere names message i in errors: "" for a single send, "[2]." or "Messages[2].".

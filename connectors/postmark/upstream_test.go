@@ -173,12 +173,14 @@ func TestCategory(t *testing.T) {
 		{"broadcast overridden", map[string]any{"message_streams": map[string]any{"broadcast": "survey"}}, "/email",
 			`{"To":"a@x.com","MessageStream":"broadcast"}`, gateway.CategorySurvey},
 		{"stream ids are exact", nil, "/email", `{"To":"a@x.com","MessageStream":"Broadcast"}`, ""},
-		{"mixed batch takes the blockable one", map[string]any{"message_streams": map[string]any{"outbound": "transactional"}}, "/email/batch",
+		{"mixed batch takes the most restrictive", map[string]any{"message_streams": map[string]any{"outbound": "transactional"}}, "/email/batch",
 			`[{"To":"a@x.com"},{"To":"b@x.com","MessageStream":"broadcast"}]`, gateway.CategoryMarketing},
 		{"unmapped message counts as the upstream's category", map[string]any{"message_streams": map[string]any{"receipts": "transactional"}}, "/email/batch",
 			`[{"To":"a@x.com","MessageStream":"receipts"},{"To":"b@x.com","MessageStream":"other"}]`, gateway.CategoryMarketing},
-		{"all transactional", map[string]any{"message_streams": map[string]any{"receipts": "transactional", "alerts": "service"}}, "/email/batchWithTemplates",
-			`{"Messages":[{"To":"a@x.com","MessageStream":"receipts"},{"To":"b@x.com","MessageStream":"alerts"}]}`, gateway.CategoryTransactional},
+		{"service over transactional", map[string]any{"message_streams": map[string]any{"receipts": "transactional", "alerts": "service"}}, "/email/batchWithTemplates",
+			`{"Messages":[{"To":"a@x.com","MessageStream":"receipts"},{"To":"b@x.com","MessageStream":"alerts"}]}`, gateway.CategoryService},
+		{"marketing over survey, whatever the order", map[string]any{"message_streams": map[string]any{"nps": "survey"}}, "/email/batch",
+			`[{"To":"a@x.com","MessageStream":"nps"},{"To":"b@x.com","MessageStream":"broadcast"},{"To":"c@x.com","MessageStream":"nps"}]`, gateway.CategoryMarketing},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -231,8 +233,8 @@ func TestRewrite(t *testing.T) {
 			}
 			got, err := u.Rewrite(req, s, tt.keep)
 			if tt.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.err) || gateway.ErrorCodeOf(err) != gateway.CodeConflict {
-					t.Fatalf("err = %v, want conflict %q", err, tt.err)
+				if err == nil || !strings.Contains(err.Error(), tt.err) || gateway.ErrorCodeOf(err) != gateway.CodeInvalid {
+					t.Fatalf("err = %v, want invalid %q", err, tt.err)
 				}
 				return
 			}
