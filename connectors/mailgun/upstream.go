@@ -187,7 +187,12 @@ func (st *sendState) readBody(req *gateway.OutboundRequest) ([]field, error) {
 			if edited(p.name, st.mime) && p.cte != "" && p.cte != "7bit" && p.cte != "8bit" && p.cte != "binary" {
 				return nil, gateway.Errorf(gateway.CodeInvalid, "field %s uses Content-Transfer-Encoding %s; hush reads only unencoded fields", p.name, strconv.Quote(p.cte))
 			}
-			fields = append(fields, field{name: p.name, value: string(p.content()), unit: i})
+			f := field{name: p.name, unit: i}
+			if edited(p.name, st.mime) || p.name == fieldTag {
+				// Only the fields hush reads are copied: not attachments.
+				f.value = string(p.content())
+			}
+			fields = append(fields, f)
 		}
 	default:
 		return nil, gateway.Errorf(gateway.CodeInvalid, "send body is %s; Mailgun sends are application/x-www-form-urlencoded or multipart/form-data", strconv.Quote(mediaType))
