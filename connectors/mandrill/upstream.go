@@ -52,13 +52,14 @@ type Upstream struct {
 
 // NewUpstream builds a Mandrill upstream. Options:
 //
-//	tags:        {<message tag>: <category>}: a send carrying a mapped tag in message.tags[]
-//	             has that category (the first mapped tag in message order wins)
+//	tags:        {<message tag>: <category>}: the category of a send carrying the tag in
+//	             message.tags[]
 //	subaccounts: {<subaccount id>: <category>}: the category of sends on message.subaccount
-//	             when no tag is mapped
 //
-// Sends with neither take the upstream's configured category: Mandrill is "transactional"
-// in name only, many tools send newsletters through it.
+// A send with several mapped labels takes the most restrictive of their categories
+// (restrictiveness), so a newsletter never passes as a receipt because it also carries a
+// receipt's tag. Sends with none take the upstream's configured category: Mandrill is
+// "transactional" in name only, many tools send newsletters through it.
 func NewUpstream(cfg gateway.UpstreamConfig) (*Upstream, error) {
 	opts := options.NewReader(Kind, cfg.Options)
 	u := &Upstream{
@@ -160,20 +161,36 @@ func (u *Upstream) ParseSend(req *gateway.OutboundRequest) (*gateway.Send, error
 	return send, nil
 }
 
-// category maps the message's tags, then its subaccount, through the options.
+// restrictiveness orders categories for a send that declares several: the first one found
+// wins (the order SendGrid's upstream uses too).
+var restrictiveness = []gateway.Category{
+	gateway.CategoryMarketing, gateway.CategorySales, gateway.CategorySurvey,
+	gateway.CategoryService, gateway.CategoryIncident, gateway.CategoryTransactional,
+}
+
+// category maps the message's tags and subaccount through the options; the most
+// restrictive mapped category wins. Empty: no label is mapped.
 func (u *Upstream) category(msg *jsondoc.Node) gateway.Category {
-	if tags := msg.Get("tags"); tags != nil && tags.Kind() == jsondoc.Array && len(u.tags) > 0 {
+	found := map[gateway.Category]bool{}
+	if tags := msg.Get("tags"); tags != nil && tags.Kind() == jsondoc.Array {
 		for i := range tags.Len() {
 			if s, ok := tags.Item(i).Str(); ok {
 				if c, ok := u.tags[s]; ok {
-					return c
+					found[c] = true
 				}
 			}
 		}
 	}
-	if sub := msg.Get("subaccount"); sub != nil && len(u.subaccounts) > 0 {
+	if sub := msg.Get("subaccount"); sub != nil {
 		if s, ok := sub.Str(); ok {
-			return u.subaccounts[s]
+			if c, ok := u.subaccounts[s]; ok {
+				found[c] = true
+			}
+		}
+	}
+	for _, c := range restrictiveness {
+		if found[c] {
+			return c
 		}
 	}
 	return ""

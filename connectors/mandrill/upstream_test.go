@@ -48,6 +48,8 @@ func addresses(s *gateway.Send) []string {
 }
 
 func TestParseSend(t *testing.T) {
+	// The documented send is tagged password-resets on subaccount customer-123: transactional
+	// and service, so service (the more restrictive) is its category.
 	u := newUpstream(t, map[string]any{
 		"tags":        map[string]any{"password-resets": "transactional", "weekly": "marketing"},
 		"subaccounts": map[string]any{"customer-123": "service", "news": "marketing"},
@@ -63,19 +65,23 @@ func TestParseSend(t *testing.T) {
 		err      string
 	}{
 		{"documented send", "POST", "/api/1.0/messages/send.json", docs,
-			[]string{"email:recipient.email@example.com"}, gateway.CategoryTransactional, ""},
+			[]string{"email:recipient.email@example.com"}, gateway.CategoryService, ""},
 		{"documented send without .json", "POST", "/api/1.0/messages/send", docs,
-			[]string{"email:recipient.email@example.com"}, gateway.CategoryTransactional, ""},
+			[]string{"email:recipient.email@example.com"}, gateway.CategoryService, ""},
 		{"documented send-template", "POST", "/api/1.0/messages/send-template.json", string(readFile(t, "docs_send_template.json")),
 			[]string{"email:recipient.email@example.com"}, "", ""},
 		{"send-template without .json", "POST", "/api/1.0/messages/send-template", `{"key":"k","template_name":"t","message":{"to":[{"email":"a@example.com"}]}}`,
 			[]string{"email:a@example.com"}, "", ""},
 		{"three recipients, display name reduced", "POST", "/api/1.0/messages/send.json", string(readFile(t, "send_three_recipients.json")),
-			[]string{"email:recipient.email@example.com", "email:second.recipient@example.com", "email:third.recipient@example.com"}, gateway.CategoryTransactional, ""},
-		{"first mapped tag wins", "POST", "/api/1.0/messages/send.json", `{"message":{"to":[{"email":"a@example.com"}],"tags":["other","weekly","password-resets"],"subaccount":"customer-123"}}`,
+			[]string{"email:recipient.email@example.com", "email:second.recipient@example.com", "email:third.recipient@example.com"}, gateway.CategoryService, ""},
+		{"most restrictive tag wins", "POST", "/api/1.0/messages/send.json", `{"message":{"to":[{"email":"a@example.com"}],"tags":["other","password-resets","weekly"],"subaccount":"customer-123"}}`,
 			[]string{"email:a@example.com"}, gateway.CategoryMarketing, ""},
 		{"subaccount when no tag maps", "POST", "/api/1.0/messages/send.json", `{"message":{"to":[{"email":"a@example.com"}],"tags":["other"],"subaccount":"customer-123"}}`,
 			[]string{"email:a@example.com"}, gateway.CategoryService, ""},
+		{"subaccount more restrictive than tag", "POST", "/api/1.0/messages/send.json", `{"message":{"to":[{"email":"a@example.com"}],"tags":["password-resets"],"subaccount":"news"}}`,
+			[]string{"email:a@example.com"}, gateway.CategoryMarketing, ""},
+		{"tags not a list", "POST", "/api/1.0/messages/send.json", `{"message":{"to":[{"email":"a@example.com"}],"tags":"password-resets"}}`,
+			[]string{"email:a@example.com"}, "", ""},
 		{"unmapped subaccount", "POST", "/api/1.0/messages/send.json", `{"message":{"to":[{"email":"a@example.com"}],"subaccount":"x"}}`,
 			[]string{"email:a@example.com"}, "", ""},
 		{"not a send: ping", "POST", "/api/1.0/users/ping.json", `{"key":"k"}`, nil, "", ""},
