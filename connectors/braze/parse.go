@@ -211,9 +211,12 @@ func alias(where string, v *jsondoc.Node) (gateway.Recipient, error) {
 		}
 		parts[i] = s
 	}
-	label := strings.NewReplacer("%", "%25", ":", "%3A").Replace(parts[0])
+	label := labelEscaper.Replace(parts[0])
 	return vendorRecipient(where, "alias:"+label+":"+parts[1], false)
 }
+
+// labelEscaper writes an alias label so that the ':' after it is unambiguous.
+var labelEscaper = strings.NewReplacer("%", "%25", ":", "%3A")
 
 // vendorRecipient checks that the proxy will be able to make an identity of the address, so
 // that a bad one is reported with the field it came from.
