@@ -125,12 +125,21 @@ type Upstream interface {
 	ParseSend(req *OutboundRequest) (*Send, error)
 	// Rewrite returns the body with only the recipients whose keep[i] is true (len(keep) ==
 	// len(send.Recipients)), editing the raw document so no other field is lost. At least
-	// one recipient is kept.
+	// one recipient is kept. A kept recipient that cannot be sent to without a dropped one
+	// (the Cc of a message whose To was dropped) is removed too and its keep[i] set to
+	// false, so that the proxy counts it and gives back its cap slot; when that leaves
+	// nobody, Rewrite returns ErrNothingToSend and the send is answered as if every
+	// recipient had been dropped.
 	Rewrite(req *OutboundRequest, send *Send, keep []bool) ([]byte, error)
 	// DroppedResponse answers a send whose every recipient was dropped, in the vendor's own
 	// shape: its success answer, or its refusal when asError is set.
 	DroppedResponse(req *OutboundRequest, send *Send, asError bool) (status int, header http.Header, body []byte)
 }
+
+// ErrNothingToSend is returned by Upstream.Rewrite when what is left of a send after the
+// dropped recipients are removed cannot be sent: the proxy then treats the whole send as
+// dropped (answered by hush, never forwarded).
+var ErrNothingToSend = errors.New("nothing is left to send once the dropped recipients are removed")
 
 // The proxy also uses these optional interfaces when an Upstream implements them.
 

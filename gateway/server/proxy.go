@@ -68,6 +68,7 @@ type sendPlan struct {
 	send      *gateway.Send
 	decisions []gateway.Decision
 	keep      []bool // per recipient of send: forwarded
+	index     []int  // per recipient of send: its decision in decisions, or -1
 	// body is the rewritten (plain) body when rewritten; otherwise the caller's bytes go on.
 	body      []byte
 	rewritten bool
@@ -261,7 +262,7 @@ func (p *proxyExchange) plan(ctx context.Context, inHeader http.Header, out *gat
 		countDecisions(p.deps.Metrics, decisions, p.up.Name)
 	}
 	keep := make([]bool, len(send.Recipients))
-	plan.keep = keep
+	plan.keep, plan.index = keep, index
 	for i := range send.Recipients {
 		keep[i] = index[i] < 0 || plan.decisions[index[i]].Allowed
 		if keep[i] {
@@ -277,9 +278,23 @@ func (p *proxyExchange) plan(ctx context.Context, inHeader http.Header, out *gat
 	if plan.dropped > 0 && plan.allowed > 0 {
 		body, err := p.up.Connector.Rewrite(out, send, keep)
 		if err != nil {
-			p.release(ctx, plan)
+			// Nothing is forwarded: every slot taken goes back (keep may have been changed).
+			p.releaseDecisions(ctx, plan.decisions)
+		}
+		if errors.Is(err, gateway.ErrNothingToSend) {
+			// The kept recipients cannot be written to alone: nobody is.
+			for i := range keep {
+				keep[i] = false
+			}
+			plan.dropped, plan.allowed = len(keep), 0
+			return plan, nil
+		}
+		if err != nil {
 			return pass, fmt.Errorf("rewrite %s send: %w", p.up.Name, err)
 		}
+		// Rewrite may have removed allowed recipients that cannot go without a dropped one
+		// (the Cc of a message whose To was dropped): they are not contacted either.
+		p.releaseUnkept(ctx, &plan)
 		plan.body, plan.rewritten = body, true
 	}
 	return plan, nil
@@ -457,10 +472,38 @@ func (p *proxyExchange) forward(w http.ResponseWriter, r *http.Request, target *
 	rp.ServeHTTP(w, r)
 }
 
-// release gives back the cap slots of the send's allowed decisions: the send did not happen.
+// release gives back the cap slots of the send's forwarded recipients: the send did not
+// happen.
 func (p *proxyExchange) release(ctx context.Context, plan sendPlan) {
 	var taken []gateway.Decision
-	for _, d := range plan.decisions {
+	for i, k := range plan.keep {
+		if k && plan.index[i] >= 0 {
+			taken = append(taken, plan.decisions[plan.index[i]])
+		}
+	}
+	p.releaseDecisions(ctx, taken)
+}
+
+// releaseUnkept recounts a send after Rewrite and gives back the cap slots of allowed
+// recipients the connector had to remove with a dropped one.
+func (p *proxyExchange) releaseUnkept(ctx context.Context, plan *sendPlan) {
+	var freed []gateway.Decision
+	plan.allowed = 0
+	for i, k := range plan.keep {
+		switch {
+		case k:
+			plan.allowed++
+		case plan.index[i] >= 0 && plan.decisions[plan.index[i]].Allowed:
+			freed = append(freed, plan.decisions[plan.index[i]])
+		}
+	}
+	plan.dropped = len(plan.keep) - plan.allowed
+	p.releaseDecisions(ctx, freed)
+}
+
+func (p *proxyExchange) releaseDecisions(ctx context.Context, decisions []gateway.Decision) {
+	var taken []gateway.Decision
+	for _, d := range decisions {
 		if d.Allowed && d.ContactID != "" {
 			taken = append(taken, d)
 		}

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
+	"time"
 	"testing"
 
 	"github.com/hush-gateway/hush/gateway"
@@ -22,6 +24,19 @@ type extendedMail struct {
 	category gateway.Category // set on every send
 	edits    bool             // ResponseEditor: appends what was dropped to the answer
 	forwards bool             // DroppedForwarder: forwards {"to":[],"suppressed":true}
+	// coupled: recipient 1 is only sent to with recipient 0 (a Cc with its To); when that
+	// leaves nobody, Rewrite says ErrNothingToSend.
+	coupled bool
+}
+
+func (m extendedMail) Rewrite(req *gateway.OutboundRequest, send *gateway.Send, keep []bool) ([]byte, error) {
+	if m.coupled && !keep[0] && len(keep) > 1 {
+		keep[1] = false
+		if !slices.Contains(keep, true) {
+			return nil, gateway.ErrNothingToSend
+		}
+	}
+	return m.Upstream.Rewrite(req, send, keep)
 }
 
 func (m extendedMail) ParseSend(req *gateway.OutboundRequest) (*gateway.Send, error) {
@@ -215,5 +230,46 @@ func TestProxyDroppedForwarder(t *testing.T) {
 	}
 	if d := h.decisionsOf(gateway.Identity("email:ana@example.com")); len(d) != 1 || d[0].Allowed {
 		t.Errorf("decisions: %+v", d)
+	}
+}
+
+func TestProxyRewriteRemovesCoupledRecipients(t *testing.T) {
+	h := newHarness(t, harnessOptions{
+		upstreams: extendedUpstreams(t, extendedMail{coupled: true}),
+		caps:      []gateway.CapSpec{{Channel: gateway.ChannelEmail, Category: gateway.CategoryMarketing, Max: 1, Per: gateway.Duration(24 * time.Hour)}},
+	})
+	h.silence("ana@example.com")
+	capped := func(email string) bool {
+		t.Helper()
+		res := h.do(http.MethodPost, "/api/v1/decisions", decideToken, map[string]any{"channel": "email", "record": false,
+			"recipients": []any{map[string]string{"email": email}}})
+		return strings.Contains(string(res.body), `"reason":"frequency_cap"`)
+	}
+
+	// Ana (dropped) takes Bea with her; Cid goes on.
+	res := h.do(http.MethodPost, "/proxy/ext/v1/send", "", []byte(`{"to": ["ana@example.com", "bea@example.com", "cid@example.com"]}`))
+	if res.status != http.StatusAccepted || res.header.Get("Hush-Allowed") != "1" || res.header.Get("Hush-Dropped") != "2" {
+		t.Fatalf("coupled send: %d %s %v", res.status, res.body, res.header)
+	}
+	if got := string(h.upstream.requests()[0].body); got != `{"to": ["cid@example.com"]}` {
+		t.Errorf("forwarded %s", got)
+	}
+	if capped("bea@example.com") {
+		t.Error("Bea was not contacted, but her cap slot was kept")
+	}
+	if !capped("cid@example.com") {
+		t.Error("Cid was contacted, but his cap slot was given back")
+	}
+
+	// Only Ana and Bea: nothing is left to send, so hush answers as for a fully dropped send.
+	res = h.do(http.MethodPost, "/proxy/ext/v1/send", "", []byte(`{"to": ["ana@example.com", "bea@example.com"]}`))
+	if res.status != http.StatusAccepted || string(res.body) != `{"queued":true}` || res.header.Get("Hush-Allowed") != "0" || res.header.Get("Hush-Dropped") != "2" {
+		t.Errorf("nothing to send: %d %s %v", res.status, res.body, res.header)
+	}
+	if n := len(h.upstream.requests()); n != 1 {
+		t.Errorf("%d requests forwarded, want 1", n)
+	}
+	if capped("bea@example.com") {
+		t.Error("Bea's cap slot was kept for a send that never left")
 	}
 }
