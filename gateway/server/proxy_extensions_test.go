@@ -9,8 +9,8 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/hush-gateway/hush/gateway"
 	"github.com/hush-gateway/hush/gateway/server"
