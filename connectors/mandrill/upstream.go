@@ -105,9 +105,16 @@ func (u *Upstream) ParseSend(req *gateway.OutboundRequest) (*gateway.Send, error
 	if root.Kind() != jsondoc.Object {
 		return nil, invalid("body is not a JSON object")
 	}
+	// A key Mandrill reads once, written twice, could hide an addressee from hush.
+	if len(root.Members("message")) > 1 {
+		return nil, invalid("message appears twice")
+	}
 	msg := root.Get("message")
 	if msg == nil || msg.Kind() != jsondoc.Object {
 		return nil, invalid("message is missing or not an object")
+	}
+	if len(msg.Members("to")) > 1 {
+		return nil, invalid("message.to appears twice")
 	}
 	to := msg.Get("to")
 	if to == nil || to.Kind() != jsondoc.Array {
@@ -122,6 +129,9 @@ func (u *Upstream) ParseSend(req *gateway.OutboundRequest) (*gateway.Send, error
 		el := to.Item(i)
 		if el.Kind() != jsondoc.Object {
 			return nil, invalid("message.to[%d] is not an object", i)
+		}
+		if len(el.Members("email")) > 1 {
+			return nil, invalid("message.to[%d].email appears twice", i)
 		}
 		email := el.Get("email")
 		s, ok := "", false

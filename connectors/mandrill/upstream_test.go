@@ -98,6 +98,9 @@ func TestParseSend(t *testing.T) {
 		{"email not a string", "POST", "/api/1.0/messages/send.json", `{"message":{"to":[{"email":"a@example.com"},{"email":5}]}}`, nil, "", "message.to[1].email is missing"},
 		{"email missing", "POST", "/api/1.0/messages/send.json", `{"message":{"to":[{"name":"Ana"}]}}`, nil, "", "message.to[0].email is missing"},
 		{"email empty", "POST", "/api/1.0/messages/send.json", `{"message":{"to":[{"email":" "}]}}`, nil, "", "message.to[0].email is empty"},
+		{"message twice", "POST", "/api/1.0/messages/send.json", `{"message":{"to":[{"email":"a@x.com"}]},"message":{"to":[{"email":"b@x.com"}]}}`, nil, "", "message appears twice"},
+		{"to twice", "POST", "/api/1.0/messages/send.json", `{"message":{"to":[{"email":"a@x.com"}],"to":[{"email":"b@x.com"}]}}`, nil, "", "message.to appears twice"},
+		{"email twice", "POST", "/api/1.0/messages/send.json", `{"message":{"to":[{"email":"a@x.com","email":"b@x.com"}]}}`, nil, "", "message.to[0].email appears twice"},
 		{"several addresses in one email", "POST", "/api/1.0/messages/send.json", `{"message":{"to":[{"email":"a@x.com, b@x.com"}]}}`, nil, "", "several addresses"},
 	}
 	for _, tt := range tests {
