@@ -84,6 +84,9 @@ func FuzzRewrite(f *testing.F) {
 			}
 		}
 		again, err := u.ParseSend(&gateway.OutboundRequest{Method: http.MethodPost, Path: p, Body: out})
+		if len(want) == 0 && err != nil && strings.Contains(err.Error(), "names no recipient") && json.Valid(out) {
+			return // only messages that named nobody are left, for Postmark to answer
+		}
 		if err != nil {
 			t.Fatalf("rewritten send does not parse: %v\n%s", err, out)
 		}
