@@ -127,8 +127,9 @@ func TestSDKThroughProxy(t *testing.T) {
 		if status != http.StatusAccepted || first(h, "X-Message-Id") != "vendor-id" {
 			t.Fatalf("SDK got %d %v", status, h)
 		}
-		// Eve was allowed, but her copy went with dana's personalization.
-		if first(h, "Hush-Allowed") != "4" || first(h, "Hush-Dropped") != "2" {
+		// Eve was allowed, but her copy went with dana's personalization: she is counted
+		// with the recipients not contacted.
+		if first(h, "Hush-Allowed") != "3" || first(h, "Hush-Dropped") != "3" {
 			t.Errorf("Hush headers %v", h)
 		}
 		got := p.Last()
@@ -225,7 +226,7 @@ func TestSDKThroughProxy(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if resp.StatusCode != http.StatusAccepted || first(resp.Headers, "Hush-Dropped") != "2" {
+		if resp.StatusCode != http.StatusAccepted || first(resp.Headers, "Hush-Dropped") != "3" {
 			t.Fatalf("SDK got %d %v", resp.StatusCode, resp.Headers)
 		}
 		got := p.Last()
@@ -245,16 +246,16 @@ func TestSDKThroughProxy(t *testing.T) {
 		}
 	})
 
-	t.Run("only copies left: refused, nothing sent", func(t *testing.T) {
+	t.Run("only copies left: answered as fully dropped, nothing sent", func(t *testing.T) {
 		p.Reset()
 		m := mail.NewV3Mail()
 		m.SetFrom(mail.NewEmail("Shop", "shop@example.com"))
 		p0 := person(mail.NewPersonalization(), "bob@example.com")
 		p0.AddCCs(mail.NewEmail("Zoe", "zoe@example.com"))
 		m.AddPersonalizations(p0)
-		status, _, body := sendWithSDK(t, p, m)
-		if status != http.StatusBadRequest || !strings.Contains(body, "copies are not sent on their own") || strings.Contains(body, "@") {
-			t.Errorf("SDK got %d %s", status, body)
+		status, h, body := sendWithSDK(t, p, m)
+		if status != http.StatusAccepted || body != "" || first(h, "Hush-Allowed") != "0" || first(h, "Hush-Dropped") != "2" {
+			t.Errorf("SDK got %d %v %s", status, h, body)
 		}
 		if n := len(p.Requests()); n != 0 {
 			t.Errorf("%d requests reached the vendor", n)

@@ -293,8 +293,9 @@ func (u *Upstream) category(doc *jsondoc.Doc) (gateway.Category, error) {
 // every to recipient is removed is removed whole, with its cc and bcc recipients and its own
 // fields (subject, substitutions, dynamic_template_data, custom_args, headers, send_at):
 // SendGrid refuses a personalization without to, and a copy of a message addressed to nobody
-// is not sent. When that leaves no personalization at all, nothing can be forwarded and
-// Rewrite fails with a CodeInvalid error (the proxy refuses the send, nothing is sent).
+// is not sent; their keep flags are set to false so the proxy counts them as not contacted.
+// When that leaves no personalization at all, Rewrite returns gateway.ErrNothingToSend and
+// the proxy answers the send as fully dropped.
 func (u *Upstream) Rewrite(req *gateway.OutboundRequest, send *gateway.Send, keep []bool) ([]byte, error) {
 	st, ok := send.State.(*sendState)
 	if !ok || st == nil {
@@ -314,6 +315,13 @@ func (u *Upstream) Rewrite(req *gateway.OutboundRequest, send *gateway.Send, kee
 	if all {
 		return bytes.Clone(st.doc.Bytes()), nil
 	}
+	// A personalization whose every to is withheld goes whole, its cc and bcc copies with it:
+	// they are marked not kept so that the proxy counts them as not contacted.
+	for i, s := range st.spots {
+		if keptTo[s.pers] == 0 {
+			keep[i] = false
+		}
+	}
 	edit := st.doc.Edit()
 	for p, n := range keptTo {
 		if n == 0 {
@@ -321,8 +329,7 @@ func (u *Upstream) Rewrite(req *gateway.OutboundRequest, send *gateway.Send, kee
 		}
 	}
 	if edit.Emptied(st.pers) {
-		return nil, gateway.Errorf(gateway.CodeInvalid, "every to recipient of this send was withheld by hush; "+
-			"its cc and bcc copies are not sent on their own, so nothing was sent")
+		return nil, gateway.ErrNothingToSend
 	}
 	for i, s := range st.spots {
 		if keep[i] || keptTo[s.pers] == 0 {

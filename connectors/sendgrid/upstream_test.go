@@ -3,6 +3,7 @@ package sendgrid
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"net/http"
@@ -226,9 +227,9 @@ func TestRewrite(t *testing.T) {
 			`{"personalizations":[{"to":[{"email":"a@x.com"}],"cc":[{"email":"c@x.com"}]},{"to":[{"email":"e@x.com"}]}]}`,
 			[]string{"a@x.com", "c@x.com"},
 			`{"personalizations":[{"to":[{"email":"e@x.com"}]}]}`, ""},
-		{"only copies left: refused",
+		{"only copies left: nothing to send",
 			`{"personalizations":[{"to":[{"email":"a@x.com"}],"cc":[{"email":"c@x.com"}]}]}`,
-			[]string{"a@x.com"}, "", "cc and bcc copies are not sent on their own"},
+			[]string{"a@x.com"}, "", "nothing is left to send"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -239,8 +240,8 @@ func TestRewrite(t *testing.T) {
 			}
 			out, err := u.Rewrite(req, s, keepAllBut(s, tt.drop...))
 			if tt.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.err) || gateway.ErrorCodeOf(err) != gateway.CodeInvalid {
-					t.Fatalf("error %v, want code invalid containing %q", err, tt.err)
+				if !errors.Is(err, gateway.ErrNothingToSend) {
+					t.Fatalf("error %v, want ErrNothingToSend", err)
 				}
 				return
 			}
@@ -436,10 +437,19 @@ func FuzzRewrite(f *testing.F) {
 		want := survivors(s, keep)
 		out, err := u.Rewrite(req, s, keep)
 		if len(want) == 0 {
-			if err == nil || gateway.ErrorCodeOf(err) != gateway.CodeInvalid {
+			if !errors.Is(err, gateway.ErrNothingToSend) {
 				t.Fatalf("only copies kept: %v, %s", err, out)
 			}
 			return
+		}
+		kept := 0
+		for _, k := range keep {
+			if k {
+				kept++
+			}
+		}
+		if kept != len(want) {
+			t.Fatalf("Rewrite left %d keep flags for %d recipients sent", kept, len(want))
 		}
 		if err != nil {
 			t.Fatalf("Rewrite: %v", err)

@@ -134,11 +134,9 @@ func (p *proxyExchange) serve(w http.ResponseWriter, r *http.Request) {
 		writeLocal(w, *plan.local)
 		return
 	}
-	if plan.isSend {
-		setHushHeaders(w.Header(), plan, p.shadow())
-	}
 	// A send that names nobody has nothing to drop: it goes on as it is.
 	if plan.isSend && !p.shadow() && plan.allowed == 0 && plan.dropped > 0 {
+		setHushHeaders(w.Header(), plan, false)
 		if p.answerDeferred(w, plan) {
 			return
 		}
@@ -151,6 +149,9 @@ func (p *proxyExchange) serve(w http.ResponseWriter, r *http.Request) {
 			p.answerAllDropped(w, out, plan)
 			return
 		}
+		// Forwarded in its harmless form: the upstream's answer carries the counts.
+		w.Header().Del("Hush-Allowed")
+		w.Header().Del("Hush-Dropped")
 	}
 	fwd := raw
 	if plan.rewritten {
