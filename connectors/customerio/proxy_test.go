@@ -145,8 +145,9 @@ func TestProxyTransactionalEmail(t *testing.T) {
 	}
 	resp, got = call(t, p, http.MethodPost, "/v1/send/email",
 		`{"transactional_message_id":"winback","to":"cool.person@example.com","bcc":"archive@example.com"}`)
-	if resp.StatusCode != http.StatusConflict || len(p.Requests()) != 0 {
-		t.Errorf("copy only: %d %s, %d requests reached the vendor", resp.StatusCode, got, len(p.Requests()))
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(got), "delivery_id") || len(p.Requests()) != 0 ||
+		resp.Header.Get("Hush-Allowed") != "0" || resp.Header.Get("Hush-Dropped") != "2" {
+		t.Errorf("copy only: %d %v %s, %d requests reached the vendor", resp.StatusCode, resp.Header, got, len(p.Requests()))
 	}
 	if d := p.Decisions("email:cool.person@example.com"); len(d) < 2 {
 		t.Errorf("decisions: %+v", d)

@@ -483,19 +483,15 @@ func audienceMember(doc *jsondoc.Doc, key string, i int, n *jsondoc.Node) (gatew
 	return gateway.Recipient{}, invalid("per_user_data[%d] has neither id nor email", i)
 }
 
-// ErrCopiesOnly is Rewrite's answer when every address in to was dropped but a cc or bcc
-// copy was kept: a copy of a message its addressee does not get is not sent alone. The
-// proxy answers it as a 409 refusal (nothing is forwarded).
-var ErrCopiesOnly = &gateway.Error{Code: gateway.CodeConflict,
-	Message: "every address in to was withheld by hush; the cc and bcc copies are not sent alone, so nothing was sent"}
-
 // Rewrite returns the body with only the kept recipients.
 //
 // Triggers: a dropped person's element of ids, emails or per_user_data (with its data) is
 // removed. A list that loses every element is removed as a key — never forwarded empty, since
 // a trigger without ids/emails/per_user_data goes to the broadcast's whole audience.
 // Emails: a dropped address is removed from its to, cc or bcc list; an emptied cc or bcc is
-// removed; an emptied to refuses the send (ErrCopiesOnly).
+// removed. When every address in to is dropped, the cc and bcc copies are not sent alone (a
+// copy of a message its addressee does not get): they are marked not kept and Rewrite
+// returns gateway.ErrNothingToSend, which the proxy answers as a fully dropped send.
 func (u *Upstream) Rewrite(req *gateway.OutboundRequest, send *gateway.Send, keep []bool) ([]byte, error) {
 	st, ok := send.State.(*sendState)
 	if !ok || st == nil {
@@ -580,7 +576,10 @@ func rewriteEmail(st *sendState, edit *jsondoc.Edit, keep []bool) error {
 		case len(left) > 0:
 			edit.Replace(l.node, jsondoc.Quote(strings.Join(left, ", ")))
 		case l.key == "to":
-			return ErrCopiesOnly
+			for i := range keep {
+				keep[i] = false
+			}
+			return gateway.ErrNothingToSend
 		default:
 			edit.Remove(l.node)
 		}

@@ -2,6 +2,7 @@ package customerio
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -267,8 +268,9 @@ func TestRewriteRefusals(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := u.Rewrite(req, s, []bool{false, true}); gateway.ErrorCodeOf(err) != gateway.CodeConflict {
-		t.Errorf("only the copy kept: %v, want a conflict", err)
+	keep := []bool{false, true}
+	if _, err := u.Rewrite(req, s, keep); !errors.Is(err, gateway.ErrNothingToSend) || keep[1] {
+		t.Errorf("only the copy kept: %v (keep %v), want ErrNothingToSend and the copy unkept", err, keep)
 	}
 	if _, err := u.Rewrite(req, s, []bool{false, false}); err == nil {
 		t.Error("nothing kept: rewritten")
@@ -413,7 +415,7 @@ func FuzzRewrite(f *testing.F) {
 		}
 		out, err := u.Rewrite(req, s, keep)
 		if err != nil {
-			if gateway.ErrorCodeOf(err) == gateway.CodeConflict || len(keep) == 1 {
+			if errors.Is(err, gateway.ErrNothingToSend) || len(keep) == 1 {
 				return // only copies kept, or a one-person message: refused, nothing forwarded
 			}
 			t.Fatalf("Rewrite: %v", err)
