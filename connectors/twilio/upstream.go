@@ -133,9 +133,15 @@ func (u *Upstream) ParseSend(req *gateway.OutboundRequest) (*gateway.Send, error
 		res = messages
 	case "Calls.json":
 		res = calls
-	case "Messages", "Messages.xml", "Calls", "Calls.xml", "SMS/Messages", "SMS/Messages.json", "SMS/Messages.xml":
-		return nil, gateway.Errorf(gateway.CodeInvalid, "hush checks Twilio sends on the .json endpoints only (…/Messages.json, …/Calls.json); point the tool at those")
 	default:
+		// Other spellings of the send endpoints (the XML forms, the retired SMS/Messages, a
+		// different case or a trailing slash) may be sends Twilio accepts: refused, never
+		// forwarded unchecked.
+		switch strings.ToLower(strings.TrimSuffix(tail, "/")) {
+		case "messages", "messages.json", "messages.xml", "calls", "calls.json", "calls.xml",
+			"sms/messages", "sms/messages.json", "sms/messages.xml":
+			return nil, gateway.Errorf(gateway.CodeInvalid, "hush checks Twilio sends on …/Messages.json and …/Calls.json exactly; point the tool at those")
+		}
 		return nil, nil
 	}
 	if ct := req.Header.Get("Content-Type"); ct != "" {

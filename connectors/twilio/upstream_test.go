@@ -162,8 +162,10 @@ func TestParseSendErrors(t *testing.T) {
 		{"empty whatsapp", messagesPath, "", "", "To=whatsapp%3A", "WhatsApp number is empty"},
 		{"empty client", callsPath, "", "", "To=client%3A", "client name is empty"},
 		{"empty sip", callsPath, "", "", "To=sip%3A%3Bx%3D1", "SIP address is empty"},
-		{"xml endpoint", "/2010-04-01/Accounts/" + testAccount + "/Messages.xml", "", "", "To=%2B34600111222", ".json endpoints"},
-		{"no extension", "/2010-04-01/Accounts/" + testAccount + "/Calls", "", "", "To=%2B34600111222", ".json endpoints"},
+		{"xml endpoint", "/2010-04-01/Accounts/" + testAccount + "/Messages.xml", "", "", "To=%2B34600111222", "Messages.json and"},
+		{"no extension", "/2010-04-01/Accounts/" + testAccount + "/Calls", "", "", "To=%2B34600111222", "Calls.json exactly"},
+		{"lower case", "/2010-04-01/Accounts/" + testAccount + "/messages.json", "", "", "To=%2B34600111222", "Messages.json and"},
+		{"trailing slash", "/2010-04-01/Accounts/" + testAccount + "/Calls.json/", "", "", "To=%2B34600111222", "Calls.json exactly"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
