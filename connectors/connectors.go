@@ -13,12 +13,18 @@ import (
 	"strings"
 
 	"github.com/hush-gateway/hush/connectors/aircall"
+	"github.com/hush-gateway/hush/connectors/braze"
+	"github.com/hush-gateway/hush/connectors/customerio"
 	"github.com/hush-gateway/hush/connectors/delighted"
 	"github.com/hush-gateway/hush/connectors/freshdesk"
 	"github.com/hush-gateway/hush/connectors/generic"
 	"github.com/hush-gateway/hush/connectors/helpscout"
 	"github.com/hush-gateway/hush/connectors/intercom"
+	"github.com/hush-gateway/hush/connectors/mailgun"
+	"github.com/hush-gateway/hush/connectors/mandrill"
 	"github.com/hush-gateway/hush/connectors/pagerduty"
+	"github.com/hush-gateway/hush/connectors/postmark"
+	"github.com/hush-gateway/hush/connectors/sendgrid"
 	"github.com/hush-gateway/hush/connectors/statuspage"
 	"github.com/hush-gateway/hush/connectors/twilio"
 	"github.com/hush-gateway/hush/connectors/typeform"
@@ -48,9 +54,20 @@ func All() []Kind {
 			Doc:       "Aircall call webhooks (token in the body): call.ended → call.completed, call.missed or call.abandoned",
 		},
 		{
-			Name:      delighted.Kind,
-			NewSource: source(delighted.NewSource),
-			Doc:       "Delighted survey webhooks (X-Delighted-Webhook-Signature) → survey.response",
+			Name:        braze.Kind,
+			NewUpstream: upstream(braze.NewUpstream),
+			Doc:         "Braze /messages/send and campaign/canvas triggers: external ids, aliases and recipients; an emptied audience is never forwarded",
+		},
+		{
+			Name:        customerio.Kind,
+			NewUpstream: upstream(customerio.NewUpstream),
+			Doc:         "Customer.io transactional sends (email, SMS, push, WhatsApp) and API-triggered broadcasts; an emptied audience is never forwarded",
+		},
+		{
+			Name:        delighted.Kind,
+			NewSource:   source(delighted.NewSource),
+			NewUpstream: upstream(delighted.NewUpstream),
+			Doc:         "Delighted survey webhooks (X-Delighted-Webhook-Signature) → survey.response; survey requests (POST /v1/people.json) sent with send=false to silenced people",
 		},
 		{
 			Name:      freshdesk.Kind,
@@ -74,9 +91,29 @@ func All() []Kind {
 			Doc:       "Intercom notifications (X-Hub-Signature): conversations, ratings and tickets",
 		},
 		{
+			Name:        mailgun.Kind,
+			NewUpstream: upstream(mailgun.NewUpstream),
+			Doc:         "Mailgun /v3/{domain}/messages (form and multipart; recipient-variables trimmed) and .mime sends",
+		},
+		{
+			Name:        mandrill.Kind,
+			NewUpstream: upstream(mandrill.NewUpstream),
+			Doc:         "Mailchimp Transactional (Mandrill) messages/send and send-template; per-recipient answers kept whole",
+		},
+		{
 			Name:      pagerduty.Kind,
 			NewSource: source(pagerduty.NewSource),
 			Doc:       "PagerDuty V3 webhooks (X-PagerDuty-Signature): incidents triggered/reopened and resolved",
+		},
+		{
+			Name:        postmark.Kind,
+			NewUpstream: upstream(postmark.NewUpstream),
+			Doc:         "Postmark /email, /email/batch and their template forms: To/Cc/Bcc address lists; batch answers keep their indexes",
+		},
+		{
+			Name:        sendgrid.Kind,
+			NewUpstream: upstream(sendgrid.NewUpstream),
+			Doc:         "SendGrid v3 /v3/mail/send: to/cc/bcc per personalization, gzip bodies, categories and unsubscribe groups mapped to categories",
 		},
 		{
 			Name:      statuspage.Kind,

@@ -70,7 +70,7 @@ func TestUpstream(t *testing.T) {
 	}{
 		{"generic", gateway.UpstreamConfig{Name: "mail", Kind: "generic", Options: map[string]any{"sends": sends}}, ""},
 		{"generic without sends", gateway.UpstreamConfig{Name: "mail", Kind: "generic"}, `option "sends" is required`},
-		{"unknown kind", gateway.UpstreamConfig{Name: "mail", Kind: "mailchimp"}, `upstream "mail": unknown kind "mailchimp" (known: generic`},
+		{"unknown kind", gateway.UpstreamConfig{Name: "mail", Kind: "mailchimp"}, `upstream "mail": unknown kind "mailchimp" (known: braze, customerio, delighted, generic, mailgun, mandrill, postmark`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -83,6 +83,25 @@ func TestUpstream(t *testing.T) {
 			}
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("Upstream error = %v, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// Every vendor upstream works with no options at all (the vendor's own API is known), and
+// refuses an option it does not know, so a typo stops hush at start-up.
+func TestVendorUpstreamsDefaultsAndTypos(t *testing.T) {
+	for _, k := range All() {
+		if k.NewUpstream == nil || k.Name == "generic" {
+			continue
+		}
+		t.Run(k.Name, func(t *testing.T) {
+			if _, err := Upstream(gateway.UpstreamConfig{Name: "u", Kind: k.Name}); err != nil {
+				t.Errorf("no options: %v", err)
+			}
+			_, err := Upstream(gateway.UpstreamConfig{Name: "u", Kind: k.Name, Options: map[string]any{"recipents": "x"}})
+			if err == nil || !strings.Contains(err.Error(), `"recipents"`) {
+				t.Errorf("misspelt option: %v", err)
 			}
 		})
 	}

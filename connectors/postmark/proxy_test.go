@@ -172,14 +172,15 @@ func TestSDKRefusalMode(t *testing.T) {
 	}
 }
 
-// TestCcOnlyLeftIsRefused: a single send whose To is silenced but whose Cc is not is never
-// forwarded (Postmark requires To; promoting the Cc would change the message).
-func TestCcOnlyLeftIsRefused(t *testing.T) {
+// TestCcOnlyLeftIsDropped: a single send whose To is silenced but whose Cc is not is never
+// forwarded (Postmark requires To; promoting the Cc would change the message): it is
+// answered as a fully dropped send.
+func TestCcOnlyLeftIsDropped(t *testing.T) {
 	p, client := newProxy(t, nil, "")
 	p.Silence("email:bob@example.com")
-	_, err := client.SendEmail(context.Background(), postmark.Email{From: "shop@example.com", To: "bob@example.com", Cc: "carl@example.com", Subject: "a", TextBody: "x"})
-	if err == nil {
-		t.Error("send without its To went through")
+	res, err := client.SendEmail(context.Background(), postmark.Email{From: "shop@example.com", To: "bob@example.com", Cc: "carl@example.com", Subject: "a", TextBody: "x"})
+	if err != nil || res.ErrorCode != 0 || res.MessageID == "" {
+		t.Errorf("SDK got %+v, %v; want Postmark's OK", res, err)
 	}
 	if n := len(p.Requests()); n != 0 {
 		t.Errorf("%d requests reached the vendor", n)

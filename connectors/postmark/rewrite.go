@@ -48,15 +48,13 @@ func (m *message) dropped(keep []bool) bool {
 	return true
 }
 
-// errToDropped answers a send none of whose messages can go: every message lost all its To
-// addresses while some of its Cc or Bcc were allowed. Postmark would refuse such messages,
-// and promoting a Cc to To (or exposing a Bcc) would change what the message says.
-var errToDropped = gateway.Errorf(gateway.CodeInvalid,
-	"every To address of the Postmark message was withheld by hush; Postmark requires To, so the message was not sent to its Cc or Bcc either")
-
 // Rewrite removes the dropped addresses from each message's To, Cc and Bcc, keeping the
 // others as the caller wrote them; a Cc or Bcc left empty is removed, and a message left
-// without To is removed from its batch (EditResponse puts an answer back in its place).
+// without To is removed from its batch (EditResponse puts an answer back in its place). Its
+// Cc and Bcc go with it — Postmark requires To, and promoting a Cc to To (or exposing a
+// Bcc) would change what the message says — so their keep flags are set to false. When no
+// message is left, Rewrite returns gateway.ErrNothingToSend: the proxy answers the send as
+// fully dropped.
 func (u *Upstream) Rewrite(req *gateway.OutboundRequest, send *gateway.Send, keep []bool) ([]byte, error) {
 	p, err := u.state(req, send)
 	if err != nil {
@@ -70,8 +68,8 @@ func (u *Upstream) Rewrite(req *gateway.OutboundRequest, send *gateway.Send, kee
 	for mi := range p.messages {
 		m := &p.messages[mi]
 		if m.dropped(keep) {
-			if !p.ep.batch {
-				return nil, errToDropped
+			for i := m.first; i < m.first+m.count; i++ {
+				keep[i] = false
 			}
 			e.Remove(m.node)
 			continue
@@ -99,7 +97,7 @@ func (u *Upstream) Rewrite(req *gateway.OutboundRequest, send *gateway.Send, kee
 		}
 	}
 	if forwarded == 0 {
-		return nil, errToDropped
+		return nil, gateway.ErrNothingToSend
 	}
 	out, err := e.Bytes()
 	if err != nil {

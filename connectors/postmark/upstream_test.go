@@ -2,6 +2,7 @@ package postmark
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -221,8 +222,8 @@ func TestRewrite(t *testing.T) {
 			[]bool{false, true}, `[{"To":"b@x.com"}]`, ""},
 		{"recipient-less message left for Postmark", "/email/batch", `[{"To":""},{"To":"b@x.com"},{"To":"c@x.com"}]`,
 			[]bool{true, false}, `[{"To":""},{"To":"b@x.com"}]`, ""},
-		{"single send losing To refused", "/email", `{"To":"a@x.com","Cc":"c@x.com"}`, []bool{false, true}, "", "requires To"},
-		{"batch where every message loses To refused", "/email/batch", `[{"To":"a@x.com","Cc":"c@x.com"}]`, []bool{false, true}, "", "requires To"},
+		{"single send losing To: nothing to send", "/email", `{"To":"a@x.com","Cc":"c@x.com"}`, []bool{false, true}, "", "nothing is left to send"},
+		{"batch where every message loses To: nothing to send", "/email/batch", `[{"To":"a@x.com","Cc":"c@x.com"}]`, []bool{false, true}, "", "nothing is left to send"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -233,8 +234,8 @@ func TestRewrite(t *testing.T) {
 			}
 			got, err := u.Rewrite(req, s, tt.keep)
 			if tt.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.err) || gateway.ErrorCodeOf(err) != gateway.CodeInvalid {
-					t.Fatalf("err = %v, want invalid %q", err, tt.err)
+				if !errors.Is(err, gateway.ErrNothingToSend) || tt.keep[1] {
+					t.Fatalf("err = %v (keep %v), want ErrNothingToSend and the Cc unkept", err, tt.keep)
 				}
 				return
 			}
