@@ -265,6 +265,19 @@ func (u *Upstream) Rewrite(req *gateway.OutboundRequest, send *gateway.Send, kee
 			"hush does not edit a prebuilt MIME message (that would break its DKIM signature), so nothing was sent: send it again without them", len(dropped))
 	}
 
+	// Mailgun requires to: when every to address is dropped, the cc and bcc copies are not
+	// sent alone (a copy of a message its addressee does not get), and nothing is left.
+	toKept := false
+	for i, a := range st.at {
+		toKept = toKept || keep[i] && st.lists[a.list].field.name == fieldTo
+	}
+	if !toKept {
+		for i := range keep {
+			keep[i] = false
+		}
+		return nil, gateway.ErrNothingToSend
+	}
+
 	keepOf := make([][]bool, len(st.lists))
 	for i, a := range st.at {
 		if keepOf[a.list] == nil {

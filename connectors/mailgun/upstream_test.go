@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -248,7 +249,7 @@ func TestRewriteGolden(t *testing.T) {
 		drop             []string
 	}{
 		{"complex_drop_cc", "complex.multipart", "/v3/YOUR_DOMAIN_NAME/messages", []string{"bar@example.com"}},
-		{"complex_drop_to_and_bcc", "complex.multipart", "/v3/YOUR_DOMAIN_NAME/messages", []string{"foo@example.com", "baz@example.com"}},
+		{"complex_drop_bcc", "complex.multipart", "/v3/YOUR_DOMAIN_NAME/messages", []string{"baz@example.com"}},
 		{"batch_drop_bob", "batch.multipart", "/v3/YOUR_DOMAIN_NAME/messages", []string{"bob@example.com"}},
 		{"batch_drop_alice", "batch.multipart", "/v3/YOUR_DOMAIN_NAME/messages", []string{"alice@example.com"}},
 		{"list_drop_bob", "list.form", "/v3/YOUR_DOMAIN_NAME/messages", []string{"bob@host.com"}},
@@ -353,9 +354,9 @@ func TestRewriteDetails(t *testing.T) {
 	}{
 		{"list keeps entries as written", "to=%22Ana+A%22+%3Cana%40x.com%3E%2C+bob%40x.com%2Ceve%40x.com&x=1",
 			[]string{"bob@x.com"}, "to=%22Ana+A%22+%3Cana%40x.com%3E%2C+eve%40x.com&x=1"},
-		{"emptied field removed, raw neighbours kept", "a=%41&to=bob%40x.com&&cc=ana%40x.com&b=1+2",
-			[]string{"bob@x.com"}, "a=%41&&cc=ana%40x.com&b=1+2"},
-		{"last field removed", "cc=ana%40x.com&to=bob%40x.com", []string{"bob@x.com"}, "cc=ana%40x.com"},
+		{"emptied field removed, raw neighbours kept", "a=%41&cc=bob%40x.com&&to=ana%40x.com&b=1+2",
+			[]string{"bob@x.com"}, "a=%41&&to=ana%40x.com&b=1+2"},
+		{"last field removed", "to=ana%40x.com&cc=bob%40x.com", []string{"bob@x.com"}, "to=ana%40x.com"},
 		{"name kept as written", "t%6F=bob%40x.com%2Cana%40x.com", []string{"bob@x.com"}, "t%6F=ana%40x.com"},
 		{"recipient-variables trimmed, display-name keys too", `to=ana%40x.com&to=bob%40x.com&recipient-variables=` + url.QueryEscape(`{"ana@x.com": {"n": 1.50}, "Bob <BOB@x.com>": {"n": 2}}`),
 			[]string{"bob@x.com"}, `to=ana%40x.com&recipient-variables=` + url.QueryEscape(`{"ana@x.com": {"n": 1.50}}`)},
@@ -386,6 +387,21 @@ func TestRewriteDetails(t *testing.T) {
 			}
 			checkRewrite(t, u, req, s, keep, out)
 		})
+	}
+}
+
+// TestRewriteCopiesNotSentAlone: Mailgun requires to; when every to address is dropped, the
+// cc and bcc copies are not sent alone and the send is answered as fully dropped.
+func TestRewriteCopiesNotSentAlone(t *testing.T) {
+	u := newUpstream(t, nil)
+	req := request(t, "complex.multipart", "/v3/YOUR_DOMAIN_NAME/messages")
+	s, err := u.ParseSend(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keep := keepAllBut(s, "foo@example.com", "baz@example.com")
+	if _, err := u.Rewrite(req, s, keep); !errors.Is(err, gateway.ErrNothingToSend) || slices.Contains(keep, true) {
+		t.Errorf("only the cc kept: %v (keep %v), want ErrNothingToSend and nobody kept", err, keep)
 	}
 }
 
