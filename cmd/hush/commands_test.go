@@ -210,6 +210,17 @@ func TestCheckConfig(t *testing.T) {
 		}
 	})
 
+	t.Run("the README's walk-through config", func(t *testing.T) {
+		file := filepath.Join("..", "..", "docs", "quickstart.yaml")
+		stdout, stderr, err := runCommand(t, map[string]string{"HUSH_ADMIN_TOKEN": adminToken}, "check-config", file)
+		if err != nil {
+			t.Fatalf("check-config %s: %v\n%s", file, err, stderr)
+		}
+		if want := "1 rules, 0 caps, 1 upstreams"; !strings.Contains(stdout, want) {
+			t.Errorf("check-config printed %q; want %q", stdout, want)
+		}
+	})
+
 	t.Run("a good file", func(t *testing.T) {
 		file := filepath.Join("testdata", "proxy.yaml")
 		vars := map[string]string{"HUSH_ADMIN_TOKEN": adminToken, "HUSH_GENERIC_SECRET": genericSecret, "MAILER_URL": "http://127.0.0.1:9"}
