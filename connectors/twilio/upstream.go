@@ -280,13 +280,17 @@ type twilioError struct {
 // Twilio error that says the recipient does not want to be contacted.
 func (u *Upstream) DroppedResponse(req *gateway.OutboundRequest, send *gateway.Send, asError bool) (int, http.Header, []byte) {
 	header := http.Header{"Content-Type": []string{"application/json"}}
-	st, ok := send.State.(*sendState)
-	if asError || !ok {
+	refuse := func() (int, http.Header, []byte) {
 		body, _ := json.Marshal(twilioError{
 			Code: ErrorUnsubscribed, Message: unsubscribedText,
 			MoreInfo: fmt.Sprintf("https://www.twilio.com/docs/errors/%d", ErrorUnsubscribed), Status: http.StatusBadRequest,
 		})
 		return http.StatusBadRequest, header, body
+	}
+	st, ok := send.State.(*sendState)
+	if asError || !ok {
+		// A send this upstream did not parse has nothing to build a resource from: refused.
+		return refuse()
 	}
 	created := u.now().UTC().Format(time.RFC1123Z)
 	sid := newSid(st.res, st.account)
@@ -309,8 +313,9 @@ func (u *Upstream) DroppedResponse(req *gateway.OutboundRequest, send *gateway.S
 	}
 	body, err := marshal(created201)
 	if err != nil {
-		// The resource is made of strings; encoding/json replaces invalid UTF-8.
-		panic(fmt.Sprintf("twilio: encode made-up resource: %v", err))
+		// Not expected (the resource is strings; encoding/json replaces invalid UTF-8), and
+		// still never forwarded: the tool is told the send did not happen.
+		return refuse()
 	}
 	return http.StatusCreated, header, body
 }

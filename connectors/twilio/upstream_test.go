@@ -336,6 +336,15 @@ func TestDroppedResponseError(t *testing.T) {
 	}
 }
 
+func TestDroppedResponseForeignSend(t *testing.T) {
+	u := newTestUpstream(t, nil)
+	req := outboundRequest(http.MethodPost, messagesPath, []byte("To=%2B34600111222"))
+	status, _, body := u.DroppedResponse(req, &gateway.Send{Recipients: []gateway.Recipient{{Kind: gateway.KindPhone, Address: "+34600111222"}}}, false)
+	if status != http.StatusBadRequest || decodeObject(t, body)["code"] != float64(ErrorUnsubscribed) {
+		t.Errorf("a send this upstream did not parse: %d %s; want the 21610 refusal", status, body)
+	}
+}
+
 func TestSmsSegments(t *testing.T) {
 	tests := []struct {
 		text string
