@@ -123,8 +123,9 @@ func All() []Kind {
 		{
 			Name:          twilio.Kind,
 			NewSource:     source(twilio.NewSource),
+			NewUpstream:   upstream(twilio.NewUpstream),
 			SecretOptions: []string{"auth_token"},
-			Doc:           "Twilio incoming SMS/WhatsApp (opt-out/opt-in keywords, Advanced Opt-Out) and voice status callbacks (X-Twilio-Signature)",
+			Doc:           "Twilio incoming SMS/WhatsApp (opt-out/opt-in keywords, Advanced Opt-Out) and voice status callbacks (X-Twilio-Signature); outbound Messages and Calls, made-up sids answered by hush",
 		},
 		{
 			Name:      typeform.Kind,

@@ -70,7 +70,7 @@ func TestUpstream(t *testing.T) {
 	}{
 		{"generic", gateway.UpstreamConfig{Name: "mail", Kind: "generic", Options: map[string]any{"sends": sends}}, ""},
 		{"generic without sends", gateway.UpstreamConfig{Name: "mail", Kind: "generic"}, `option "sends" is required`},
-		{"unknown kind", gateway.UpstreamConfig{Name: "mail", Kind: "mailchimp"}, `upstream "mail": unknown kind "mailchimp" (known: braze, customerio, delighted, generic, mailgun, mandrill, postmark`},
+		{"unknown kind", gateway.UpstreamConfig{Name: "mail", Kind: "mailchimp"}, `upstream "mail": unknown kind "mailchimp" (known: braze, customerio, delighted, generic, mailgun, mandrill, postmark, sendgrid, twilio)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
