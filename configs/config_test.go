@@ -353,7 +353,7 @@ func TestExampleParses(t *testing.T) {
 	if tw, _ := cfg.Source("twilio"); tw.Options["auth_token"] != anyEnv("TWILIO_AUTH_TOKEN") {
 		t.Errorf("twilio source %+v", tw)
 	}
-	if tw, ok := cfg.Upstream("twilio-sales"); !ok || tw.Options["sends"] == nil || tw.Mode != ModeShadow {
+	if tw, ok := cfg.Upstream("twilio-sales"); !ok || tw.Options["messaging_services"] == nil || tw.Mode != ModeShadow {
 		t.Errorf("twilio-sales upstream %+v", tw)
 	}
 	// Without its variables the example is refused, naming each one.
