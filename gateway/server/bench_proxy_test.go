@@ -142,13 +142,7 @@ func BenchmarkProxySendGrid50(b *testing.B) {
 	}
 }
 
-// benchSendGridConfig configures the upstream under test.
+// benchSendGridConfig configures the upstream under test: hush's SendGrid connector.
 func benchSendGridConfig() gateway.UpstreamConfig {
-	return gateway.UpstreamConfig{Name: "sendgrid", Kind: "generic", Options: map[string]any{
-		"sends": []any{map[string]any{
-			"path":             "/v3/mail/send",
-			"recipients":       []any{"/personalizations/*/to/*/email", "/personalizations/*/cc/*/email", "/personalizations/*/bcc/*/email"},
-			"dropped_response": map[string]any{"status": uint64(202), "body": ""},
-		}},
-	}}
+	return gateway.UpstreamConfig{Name: "sendgrid", Kind: "sendgrid"}
 }
