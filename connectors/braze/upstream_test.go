@@ -330,12 +330,10 @@ func TestDroppedResponse(t *testing.T) {
 	u := newUpstream(t, nil)
 	hexID := regexp.MustCompile(`^[0-9a-f]{32}$`)
 	for _, path := range []string{"/messages/send", "/canvas/trigger/send", "/campaigns/trigger/schedule/create"} {
-		req := post(path, `{"campaign_id":"c","canvas_id":"c","external_user_ids":["u1"],"recipients":[{"external_user_id":"u1"}]}`)
 		// Build the send from a body each endpoint accepts.
+		req := post(path, `{"recipients":[{"external_user_id":"u1"}]}`)
 		if path == "/messages/send" {
 			req = post(path, `{"external_user_ids":["u1"]}`)
-		} else {
-			req = post(path, `{"recipients":[{"external_user_id":"u1"}]}`)
 		}
 		s, err := u.ParseSend(req)
 		if err != nil {
