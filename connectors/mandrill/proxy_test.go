@@ -13,7 +13,8 @@ import (
 	"github.com/hush-gateway/hush/gateway"
 )
 
-// standIn answers like Mandrill: one "sent" entry per message.to[] addressee it received.
+// standIn answers like Mandrill: one "sent" entry per message.to[] addressee it received,
+// or for send-raw per address of the top-level to[].
 func standIn(w http.ResponseWriter, r *http.Request, rec connectortest.Recorded) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	if !strings.Contains(rec.Path, "/messages/send") {
@@ -26,15 +27,20 @@ func standIn(w http.ResponseWriter, r *http.Request, rec connectortest.Recorded)
 				Email string `json:"email"`
 			} `json:"to"`
 		} `json:"message"`
+		To []string `json:"to"` // send-raw
 	}
 	if err := json.Unmarshal(rec.Body, &req); err != nil {
 		w.WriteHeader(http.StatusInternalServerError)
 		_, _ = io.WriteString(w, `{"status":"error","code":-2,"name":"ValidationError","message":"bad JSON"}`)
 		return
 	}
+	emails := req.To
+	for _, to := range req.Message.To {
+		emails = append(emails, to.Email)
+	}
 	var parts []string
-	for i, to := range req.Message.To {
-		parts = append(parts, `{"email":"`+to.Email+`","status":"sent","reject_reason":null,"_id":"`+strings.Repeat(string(rune('a'+i)), 32)+`"}`)
+	for i, email := range emails {
+		parts = append(parts, `{"email":"`+email+`","status":"sent","reject_reason":null,"_id":"`+strings.Repeat(string(rune('a'+i)), 32)+`"}`)
 	}
 	_, _ = io.WriteString(w, "["+strings.Join(parts, ",")+"]")
 }
@@ -224,4 +230,93 @@ func TestThroughProxyAllDroppedError(t *testing.T) {
 	if len(p.Requests()) != 0 {
 		t.Error("the refused send reached Mandrill")
 	}
+}
+
+// TestThroughProxySendRaw: messages/send-raw is enforced on its envelope to[]; the MIME
+// document reaches Mandrill byte for byte, and a send-raw without to[] is refused.
+func TestThroughProxySendRaw(t *testing.T) {
+	u := newUpstream(t, nil)
+	p := connectortest.NewProxy(t, connectortest.ProxyOptions{Name: "mandrill", Kind: Kind, Connector: u,
+		Channel: gateway.ChannelEmail, Respond: standIn})
+	p.Silence("email:second.recipient@example.com")
+	three := readFile(t, "send_raw_three_recipients.json")
+
+	t.Run("mixed send", func(t *testing.T) {
+		p.Reset()
+		resp, body := call(t, p.Base+"/api/1.0/messages/send-raw.json", three, nil)
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("Hush-Allowed") != "2" || resp.Header.Get("Hush-Dropped") != "1" {
+			t.Fatalf("mixed send: %d %v %s", resp.StatusCode, resp.Header, body)
+		}
+		got := p.Last()
+		if got.Path != "/api/1.0/messages/send-raw.json" {
+			t.Errorf("vendor got path %s", got.Path)
+		}
+		var sent struct {
+			To []string `json:"to"`
+		}
+		if err := json.Unmarshal(got.Body, &sent); err != nil {
+			t.Fatal(err)
+		}
+		if want := []string{"recipient.email@example.com", "third.recipient@example.com"}; !slices.Equal(sent.To, want) {
+			t.Errorf("vendor got to %v, want %v", sent.To, want)
+		}
+		if b, a := rawMember(t, three, "raw_message"), rawMember(t, got.Body, "raw_message"); !bytes.Equal(b, a) {
+			t.Errorf("raw_message changed on the way:\n%s\n%s", b, a)
+		}
+		if want := readFile(t, "send_raw_three_recipients.drop_second.golden.json"); !bytes.Equal(got.Body, want) {
+			t.Errorf("vendor got\n%s\nwant\n%s", got.Body, want)
+		}
+		var entries []entry
+		if err := json.Unmarshal(body, &entries); err != nil {
+			t.Fatalf("answer %s: %v", body, err)
+		}
+		var states []string
+		for _, e := range entries {
+			states = append(states, e.Email+"/"+e.Status)
+		}
+		wantStates := []string{"recipient.email@example.com/sent", "second.recipient@example.com/rejected", "third.recipient@example.com/sent"}
+		if !slices.Equal(states, wantStates) {
+			t.Errorf("answer entries %v, want %v", states, wantStates)
+		}
+	})
+
+	t.Run("all silenced", func(t *testing.T) {
+		p.Reset()
+		body := []byte(`{"key":"k","raw_message":"To: second.recipient@example.com\r\n\r\nhi","to":["Second <second.recipient@example.com>"]}`)
+		resp, answer := call(t, p.Base+"/api/1.0/messages/send-raw", body, nil)
+		if resp.StatusCode != http.StatusOK || len(p.Requests()) != 0 {
+			t.Fatalf("all-silenced send-raw: %d, %d requests reached Mandrill", resp.StatusCode, len(p.Requests()))
+		}
+		var entries []entry
+		if err := json.Unmarshal(answer, &entries); err != nil || len(entries) != 1 {
+			t.Fatalf("answer %s: %v", answer, err)
+		}
+		if e := entries[0]; e.Email != "second.recipient@example.com" || e.Status != "rejected" || e.RejectReason == nil || *e.RejectReason != "unsub" {
+			t.Errorf("entry %+v", e)
+		}
+	})
+
+	t.Run("no to refused", func(t *testing.T) {
+		p.Reset()
+		body := []byte(`{"key":"k","raw_message":"To: second.recipient@example.com\r\n\r\nhi"}`)
+		resp, answer := call(t, p.Base+"/api/1.0/messages/send-raw.json", body, nil)
+		if resp.StatusCode != http.StatusBadRequest || len(p.Requests()) != 0 {
+			t.Fatalf("send-raw without to: %d %s, %d requests reached Mandrill", resp.StatusCode, answer, len(p.Requests()))
+		}
+		if !bytes.Contains(answer, []byte(`"invalid"`)) || bytes.Contains(answer, []byte("@")) {
+			t.Errorf("refusal %s", answer)
+		}
+	})
+
+	t.Run("decisions recorded", func(t *testing.T) {
+		dropped := 0
+		for _, d := range p.Decisions("email:second.recipient@example.com") {
+			if !d.Allowed {
+				dropped++
+			}
+		}
+		if dropped != 2 {
+			t.Errorf("%d dropped decisions for the silenced addressee, want 2 (mixed, all silenced)", dropped)
+		}
+	})
 }

@@ -12,6 +12,13 @@
 // the per-recipient arrays (message.merge_vars[] and message.recipient_metadata[], keyed by
 // rcpt), and puts them back into Mandrill's answer as rejected ("unsub") entries, so a tool
 // that reads the answer per recipient sees every addressee it asked for.
+//
+// The third send call, messages/send-raw, carries a whole MIME document in "raw_message"
+// and, optionally, the envelope recipients as a top-level "to" array of address strings;
+// without that array Mandrill delivers to the document's own To, Cc and Bcc headers. hush
+// does not parse MIME, so a send-raw without "to" is refused, and one with "to" is enforced
+// on that array alone: the MIME document, DKIM signature included, reaches Mandrill byte for
+// byte.
 package mandrill
 
 import (
@@ -22,6 +29,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/mail"
+	"slices"
 	"strings"
 
 	"github.com/hush-gateway/hush/connectors/jsondoc"
@@ -40,6 +48,14 @@ var sendPaths = map[string]bool{
 	"/api/1.0/messages/send.json":          true,
 	"/api/1.0/messages/send-template":      true,
 	"/api/1.0/messages/send-template.json": true,
+}
+
+// rawSendPaths are Mandrill's messages/send-raw call, spelled as sendPaths are. Its body is
+// {key, raw_message, from_email, from_name, to: [address…], async, ip_pool, send_at,
+// return_path_domain} (https://mandrillapp.com/api/docs/messages.JSON.html#method=send-raw).
+var rawSendPaths = map[string]bool{
+	"/api/1.0/messages/send-raw":      true,
+	"/api/1.0/messages/send-raw.json": true,
 }
 
 // Upstream is Mandrill's send API as the proxy enforces it. Never modified after
@@ -76,7 +92,9 @@ func NewUpstream(cfg gateway.UpstreamConfig) (*Upstream, error) {
 // sendState is what ParseSend found, kept for Rewrite, EditResponse and DroppedResponse.
 type sendState struct {
 	doc *jsondoc.Doc
-	to  []*jsondoc.Node // message.to[i], recipient i
+	// to[i] is recipient i's element: a message.to[] object, or for send-raw a string of
+	// the top-level to[] array.
+	to []*jsondoc.Node
 	// perRecipient are the elements of message.merge_vars[] and message.recipient_metadata[]
 	// with the address their rcpt names (lower case).
 	perRecipient []rcptItem
@@ -91,10 +109,11 @@ func invalid(format string, args ...any) error {
 	return gateway.Errorf(gateway.CodeInvalid, "mandrill send: "+format, args...)
 }
 
-// ParseSend finds the addressees of a messages/send or messages/send-template call; every
-// other request is not a send. Messages name fields and positions, never addresses.
+// ParseSend finds the addressees of a messages/send, messages/send-template or
+// messages/send-raw call; every other request is not a send. Messages name fields and
+// positions, never addresses.
 func (u *Upstream) ParseSend(req *gateway.OutboundRequest) (*gateway.Send, error) {
-	if req.Method != http.MethodPost || !sendPaths[req.Path] {
+	if req.Method != http.MethodPost || (!sendPaths[req.Path] && !rawSendPaths[req.Path]) {
 		return nil, nil
 	}
 	doc, err := jsondoc.Parse(req.Body)
@@ -104,6 +123,9 @@ func (u *Upstream) ParseSend(req *gateway.OutboundRequest) (*gateway.Send, error
 	root := doc.Root()
 	if root.Kind() != jsondoc.Object {
 		return nil, invalid("body is not a JSON object")
+	}
+	if rawSendPaths[req.Path] {
+		return parseRaw(doc)
 	}
 	// A key Mandrill reads once, written twice, could hide an addressee from hush.
 	if len(root.Members("message")) > 1 {
@@ -168,6 +190,44 @@ func (u *Upstream) ParseSend(req *gateway.OutboundRequest) (*gateway.Send, error
 		}
 	}
 	send.Category = u.category(msg)
+	return send, nil
+}
+
+// parseRaw reads a messages/send-raw body: its recipients are the strings of the top-level
+// to[] array. Without that array (absent, null or empty) Mandrill reads the recipients from
+// the To, Cc and Bcc headers of raw_message, which hush does not parse: such a send is
+// refused rather than forwarded unchecked.
+//
+// send-raw has no tags or subaccount field (a raw message carries them as X-MC-Tags /
+// X-MC-Subaccount headers inside the MIME document), so Send.Category stays empty: the
+// caller's Hush-Category header or the upstream's category decides.
+func parseRaw(doc *jsondoc.Doc) (*gateway.Send, error) {
+	root := doc.Root()
+	if len(root.Members("to")) > 1 {
+		return nil, invalid("to appears twice")
+	}
+	to := root.Get("to")
+	if to == nil || string(doc.Raw(to)) == "null" || (to.Kind() == jsondoc.Array && to.Len() == 0) {
+		return nil, invalid("messages/send-raw without a to list: hush does not read the To, Cc and Bcc headers of raw_message; list every recipient in to")
+	}
+	if to.Kind() != jsondoc.Array {
+		return nil, invalid("to is not an array of email addresses")
+	}
+	st := &sendState{doc: doc}
+	send := &gateway.Send{Channel: gateway.ChannelEmail, State: st}
+	for i := range to.Len() {
+		el := to.Item(i)
+		s, ok := el.Str()
+		if !ok {
+			return nil, invalid("to[%d] is not a string", i)
+		}
+		addr, err := bareAddress(s)
+		if err != nil {
+			return nil, invalid("to[%d] %v", i, err)
+		}
+		send.Recipients = append(send.Recipients, gateway.Recipient{Kind: gateway.KindEmail, Address: addr})
+		st.to = append(st.to, el)
+	}
 	return send, nil
 }
 
@@ -237,6 +297,11 @@ func stateOf(send *gateway.Send) (*sendState, error) {
 // Rewrite removes the dropped addressees' message.to[] elements, and the merge_vars[] and
 // recipient_metadata[] entries whose rcpt names only dropped addressees. Everything else
 // (global_merge_vars, tags, metadata, key, async, send_at…) is copied byte for byte.
+//
+// For send-raw it removes the dropped addresses from the top-level to[] (the envelope) and
+// nothing else: raw_message, and so its DKIM signature, stays byte for byte. A dropped
+// address still shows in the document's own To/Cc headers, which the kept recipients see,
+// but Mandrill delivers to the envelope only, so the dropped person receives nothing.
 func (u *Upstream) Rewrite(req *gateway.OutboundRequest, send *gateway.Send, keep []bool) ([]byte, error) {
 	st, err := stateOf(send)
 	if err != nil {
@@ -244,6 +309,11 @@ func (u *Upstream) Rewrite(req *gateway.OutboundRequest, send *gateway.Send, kee
 	}
 	if len(keep) != len(send.Recipients) || len(keep) != len(st.to) {
 		return nil, fmt.Errorf("rewrite: %d keep flags for %d recipients", len(keep), len(send.Recipients))
+	}
+	// An emptied send-raw to[] would make Mandrill deliver to every header recipient, the
+	// dropped ones included: a send left with nobody is never written.
+	if !slices.Contains(keep, true) {
+		return nil, gateway.ErrNothingToSend
 	}
 	kept, dropped := map[string]bool{}, map[string]bool{}
 	for i, k := range keep {

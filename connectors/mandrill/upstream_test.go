@@ -3,6 +3,7 @@ package mandrill
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"flag"
 	"net/http"
 	"os"
@@ -141,6 +142,95 @@ func TestParseSend(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestParseSendRaw: messages/send-raw is enforced on its top-level to[] (the envelope);
+// without it the recipients are in the MIME headers, which hush does not read, so it is
+// refused.
+func TestParseSendRaw(t *testing.T) {
+	// Options for the other sends do not apply: send-raw has no tags or subaccount field.
+	u := newUpstream(t, map[string]any{
+		"tags":        map[string]any{"password-resets": "transactional"},
+		"subaccounts": map[string]any{"customer-123": "service"},
+	})
+	docs := string(readFile(t, "docs_send_raw.json"))
+	const noTo = "without a to list"
+	tests := []struct {
+		name   string
+		method string
+		path   string
+		body   string
+		want   []string // nil: not a send
+		err    string
+	}{
+		{"documented send-raw", "POST", "/api/1.0/messages/send-raw.json", docs,
+			[]string{"email:recipient.email@example.com"}, ""},
+		{"documented send-raw without .json", "POST", "/api/1.0/messages/send-raw", docs,
+			[]string{"email:recipient.email@example.com"}, ""},
+		{"three recipients, display name reduced", "POST", "/api/1.0/messages/send-raw.json", string(readFile(t, "send_raw_three_recipients.json")),
+			[]string{"email:recipient.email@example.com", "email:second.recipient@example.com", "email:third.recipient@example.com"}, ""},
+		{"tag-like fields are not read", "POST", "/api/1.0/messages/send-raw.json", `{"raw_message":"x","to":["a@x.com"],"tags":["password-resets"],"subaccount":"customer-123"}`,
+			[]string{"email:a@x.com"}, ""},
+		{"not a send: GET", "GET", "/api/1.0/messages/send-raw.json", ``, nil, ""},
+		{"not a send: trailing slash", "POST", "/api/1.0/messages/send-raw.json/", docs, nil, ""},
+		{"not a send: other spelling", "POST", "/api/1.0/messages/send_raw.json", docs, nil, ""},
+		{"not a send: inbound/send-raw", "POST", "/api/1.0/inbound/send-raw.json", docs, nil, ""},
+		{"no to", "POST", "/api/1.0/messages/send-raw.json", `{"key":"k","raw_message":"To: a@x.com\n\nhi"}`, nil, noTo},
+		{"to null", "POST", "/api/1.0/messages/send-raw.json", `{"raw_message":"x","to":null}`, nil, noTo},
+		{"to empty", "POST", "/api/1.0/messages/send-raw.json", `{"raw_message":"x","to":[]}`, nil, noTo},
+		{"a send-style message.to is not send-raw's to", "POST", "/api/1.0/messages/send-raw.json", `{"raw_message":"x","message":{"to":[{"email":"a@x.com"}]}}`, nil, noTo},
+		{"to a string", "POST", "/api/1.0/messages/send-raw.json", `{"raw_message":"x","to":"a@x.com"}`, nil, "to is not an array"},
+		{"to element an object", "POST", "/api/1.0/messages/send-raw.json", `{"raw_message":"x","to":["a@x.com",{"email":"b@x.com"}]}`, nil, "to[1] is not a string"},
+		{"to element empty", "POST", "/api/1.0/messages/send-raw.json", `{"raw_message":"x","to":[" "]}`, nil, "to[0] is empty"},
+		{"several addresses in one element", "POST", "/api/1.0/messages/send-raw.json", `{"raw_message":"x","to":["a@x.com, b@x.com"]}`, nil, "several addresses"},
+		{"to twice", "POST", "/api/1.0/messages/send-raw.json", `{"to":["a@x.com"],"raw_message":"x","to":["b@x.com"]}`, nil, "to appears twice"},
+		{"invalid json", "POST", "/api/1.0/messages/send-raw.json", `{"to":[`, nil, "not valid JSON"},
+		{"not an object", "POST", "/api/1.0/messages/send-raw.json", `["a@x.com"]`, nil, "not a JSON object"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := post(tt.path, []byte(tt.body))
+			req.Method = tt.method
+			s, err := u.ParseSend(req)
+			if tt.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Fatalf("err = %v, want %q", err, tt.err)
+				}
+				var ge *gateway.Error
+				if !errorsAs(err, &ge) || ge.Code != gateway.CodeInvalid {
+					t.Errorf("err %v is not a gateway invalid error", err)
+				}
+				if strings.Contains(err.Error(), "@") {
+					t.Errorf("error quotes an address: %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.want == nil {
+				if s != nil {
+					t.Fatalf("not a send, got %v", addresses(s))
+				}
+				return
+			}
+			if s == nil {
+				t.Fatal("send not recognized")
+			}
+			if got := addresses(s); !slices.Equal(got, tt.want) {
+				t.Errorf("recipients = %v, want %v", got, tt.want)
+			}
+			if s.Channel != gateway.ChannelEmail || s.Category != "" {
+				t.Errorf("channel %q category %q, want email and no category", s.Channel, s.Category)
+			}
+		})
+	}
+	t.Run("refusal tells the caller what to do", func(t *testing.T) {
+		_, err := u.ParseSend(post("/api/1.0/messages/send-raw.json", []byte(`{"raw_message":"x"}`)))
+		if err == nil || !strings.Contains(err.Error(), "list every recipient in to") {
+			t.Errorf("err = %v", err)
+		}
+	})
 }
 
 func errorsAs(err error, target **gateway.Error) bool {
@@ -330,6 +420,173 @@ func TestRewriteCases(t *testing.T) {
 	})
 }
 
+// TestRewriteRawGolden drops addressees of a send-raw: only the envelope to[] changes;
+// raw_message (and its DKIM signature) is copied byte for byte, even though the dropped
+// addressee is still named in its To header.
+func TestRewriteRawGolden(t *testing.T) {
+	u := newUpstream(t, nil)
+	body := readFile(t, "send_raw_three_recipients.json")
+	tests := []struct {
+		golden string
+		keep   []bool
+	}{
+		{"send_raw_three_recipients.drop_second.golden.json", []bool{true, false, true}},
+		{"send_raw_three_recipients.keep_second.golden.json", []bool{false, true, false}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.golden, func(t *testing.T) {
+			req := post("/api/1.0/messages/send-raw.json", body)
+			s, err := u.ParseSend(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := u.Rewrite(req, s, tt.keep)
+			if err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join("testdata", tt.golden)
+			if *update {
+				if err := os.WriteFile(path, out, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if want := readFile(t, tt.golden); !bytes.Equal(out, want) {
+				t.Errorf("rewrite differs from %s:\n%s", tt.golden, out)
+			}
+			checkRawRewrite(t, u, req, s, tt.keep, out)
+		})
+	}
+}
+
+// checkRawRewrite: the rewritten send-raw re-parses to exactly the kept addressees, in
+// order; raw_message is byte-identical; every member but to is unchanged.
+func checkRawRewrite(t testing.TB, u *Upstream, req *gateway.OutboundRequest, s *gateway.Send, keep []bool, out []byte) {
+	t.Helper()
+	again, err := u.ParseSend(post(req.Path, out))
+	if err != nil || again == nil {
+		t.Fatalf("rewritten body does not parse: %v", err)
+	}
+	var want []string
+	for i, k := range keep {
+		if k {
+			want = append(want, s.Recipients[i].Kind+":"+s.Recipients[i].Address)
+		}
+	}
+	if got := addresses(again); !slices.Equal(got, want) {
+		t.Fatalf("rewritten recipients = %v, want %v", got, want)
+	}
+	if b, a := rawMember(t, req.Body, "raw_message"), rawMember(t, out, "raw_message"); !bytes.Equal(b, a) {
+		t.Errorf("raw_message changed:\n%s\n%s", b, a)
+	}
+	var before, after map[string]json.RawMessage
+	if json.Unmarshal(req.Body, &before) != nil || json.Unmarshal(out, &after) != nil {
+		t.Fatal("body or rewrite does not decode")
+	}
+	delete(before, "to")
+	delete(after, "to")
+	bj, _ := json.Marshal(before)
+	aj, _ := json.Marshal(after)
+	if !bytes.Equal(bj, aj) {
+		t.Errorf("members other than to changed:\n%s\n%s", bj, aj)
+	}
+}
+
+// rawMember is the exact bytes of a top-level member's value.
+func rawMember(t testing.TB, body []byte, key string) []byte {
+	t.Helper()
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(body, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m[key]
+}
+
+func TestRewriteRawCases(t *testing.T) {
+	u := newUpstream(t, nil)
+	tests := []struct {
+		name string
+		body string
+		keep []bool
+		want string
+	}{
+		{"compact, first dropped, unknown members kept",
+			`{"key":"k","raw_message":"To: a@x.com, b@x.com\r\n\r\nhi","to":["a@x.com","B <b@x.com>"],"send_at":null,"x":1.50}`,
+			[]bool{false, true},
+			`{"key":"k","raw_message":"To: a@x.com, b@x.com\r\n\r\nhi","to":["B <b@x.com>"],"send_at":null,"x":1.50}`},
+		{"last dropped",
+			`{"to": [ "a@x.com", "b@x.com" ], "raw_message": "x"}`,
+			[]bool{true, false},
+			`{"to": [ "a@x.com" ], "raw_message": "x"}`},
+		{"all kept: unchanged",
+			`{"to":["a@x.com"] ,"raw_message":"x"}`,
+			[]bool{true},
+			`{"to":["a@x.com"] ,"raw_message":"x"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req := post("/api/1.0/messages/send-raw.json", []byte(tt.body))
+			s, err := u.ParseSend(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := u.Rewrite(req, s, tt.keep)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(out) != tt.want {
+				t.Errorf("got  %s\nwant %s", out, tt.want)
+			}
+		})
+	}
+	// An emptied to[] would make Mandrill deliver to every header recipient.
+	t.Run("nobody kept", func(t *testing.T) {
+		req := post("/api/1.0/messages/send-raw.json", []byte(`{"to":["a@x.com","b@x.com"],"raw_message":"x"}`))
+		s, err := u.ParseSend(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out, err := u.Rewrite(req, s, []bool{false, false}); !errors.Is(err, gateway.ErrNothingToSend) {
+			t.Errorf("got %s, %v; want ErrNothingToSend", out, err)
+		}
+	})
+}
+
+// TestRawAnswers: a partly or fully dropped send-raw is answered like messages/send, one
+// entry per addressee of to[].
+func TestRawAnswers(t *testing.T) {
+	u := newUpstream(t, nil)
+	req := post("/api/1.0/messages/send-raw.json", readFile(t, "send_raw_three_recipients.json"))
+	s, err := u.ParseSend(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer := `[{"email":"recipient.email@example.com","status":"sent","_id":"aaa"},{"email":"third.recipient@example.com","status":"sent","_id":"ccc"}]`
+	out, err := u.EditResponse(req, s, []bool{true, false, true}, http.StatusOK, http.Header{}, []byte(answer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range decodeEntries(t, out) {
+		got = append(got, e.Email+"/"+e.Status)
+	}
+	want := []string{"recipient.email@example.com/sent", "second.recipient@example.com/rejected", "third.recipient@example.com/sent"}
+	if !slices.Equal(got, want) {
+		t.Errorf("edited answer %v, want %v", got, want)
+	}
+	status, _, body := u.DroppedResponse(req, s, false)
+	got = got[:0]
+	for _, e := range decodeEntries(t, body) {
+		if e.RejectReason == nil || *e.RejectReason != "unsub" || !hexID.MatchString(e.ID) {
+			t.Errorf("made-up entry %+v", e)
+		}
+		got = append(got, e.Email+"/"+e.Status)
+	}
+	want = []string{"recipient.email@example.com/rejected", "second.recipient@example.com/rejected", "third.recipient@example.com/rejected"}
+	if status != http.StatusOK || !slices.Equal(got, want) {
+		t.Errorf("dropped answer %d %v, want 200 %v", status, got, want)
+	}
+}
+
 var hexID = regexp.MustCompile(`^[0-9a-f]{32}$`)
 
 type entry struct {
@@ -478,7 +735,7 @@ func TestEntryShapeMatchesDocs(t *testing.T) {
 }
 
 func seeds(f *testing.F) {
-	for _, name := range []string{"docs_send.json", "docs_send_template.json", "send_three_recipients.json"} {
+	for _, name := range []string{"docs_send.json", "docs_send_template.json", "send_three_recipients.json", "docs_send_raw.json", "send_raw_three_recipients.json"} {
 		b, err := os.ReadFile(filepath.Join("testdata", name))
 		if err != nil {
 			f.Fatal(err)
@@ -487,21 +744,29 @@ func seeds(f *testing.F) {
 	}
 	f.Add([]byte(`{"message":{"to":[{"email":"a@x.com"},{"email":"a@x.com"},{"email":"B <b@x.com>"}],"merge_vars":[{"rcpt":"a@x.com"},{"rcpt":"b@x.com"}]}}`), uint8(0b010))
 	f.Add([]byte(`{"message":{"to":[]}}`), uint8(1))
+	f.Add([]byte(`{"to":["a@x.com","A <a@x.com>","b@x.com"],"raw_message":"To: a@x.com\r\n\r\nhi"}`), uint8(0b100))
+	f.Add([]byte(`{"raw_message":"To: a@x.com\r\n\r\nhi","to":[]}`), uint8(1))
 }
+
+// fuzzPaths are the send calls every fuzz input is tried on: the message.to[] shape and the
+// send-raw to[] shape.
+var fuzzPaths = []string{"/api/1.0/messages/send.json", "/api/1.0/messages/send-raw.json"}
 
 func FuzzParseSend(f *testing.F) {
 	seeds(f)
 	u := newUpstream(f, map[string]any{"tags": map[string]any{"password-resets": "transactional"}})
 	f.Fuzz(func(t *testing.T, body []byte, _ uint8) {
-		s, err := u.ParseSend(post("/api/1.0/messages/send.json", body))
-		if err != nil {
-			if strings.Contains(err.Error(), "@") {
-				t.Errorf("error quotes an address: %v", err)
+		for _, path := range fuzzPaths {
+			s, err := u.ParseSend(post(path, body))
+			if err != nil {
+				if strings.Contains(err.Error(), "@") {
+					t.Errorf("%s: error quotes an address: %v", path, err)
+				}
+				continue
 			}
-			return
-		}
-		if s == nil || len(s.Recipients) == 0 {
-			t.Fatal("a send with no recipients and no error")
+			if s == nil || len(s.Recipients) == 0 {
+				t.Fatalf("%s: a send with no recipients and no error", path)
+			}
 		}
 	})
 }
@@ -510,45 +775,53 @@ func FuzzRewrite(f *testing.F) {
 	seeds(f)
 	u := newUpstream(f, nil)
 	f.Fuzz(func(t *testing.T, body []byte, mask uint8) {
-		req := post("/api/1.0/messages/send.json", body)
-		s, err := u.ParseSend(req)
-		if err != nil || s == nil {
-			return
-		}
-		keep := make([]bool, len(s.Recipients))
-		any := false
-		for i := range keep {
-			keep[i] = mask&(1<<(i%8)) != 0
-			any = any || keep[i]
-		}
-		if !any {
-			keep[0] = true
-		}
-		out, err := u.Rewrite(req, s, keep)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !json.Valid(out) {
-			t.Fatalf("rewrite is not JSON: %s", out)
-		}
-		again, err := u.ParseSend(post(req.Path, out))
-		if err != nil || again == nil {
-			t.Fatalf("rewrite does not parse: %v", err)
-		}
-		var want []string
-		for i, k := range keep {
-			if k {
-				want = append(want, s.Recipients[i].Address)
-			}
-		}
-		var got []string
-		for _, r := range again.Recipients {
-			got = append(got, r.Address)
-		}
-		if !slices.Equal(got, want) {
-			t.Fatalf("rewrite recipients %v, want %v", got, want)
+		for _, path := range fuzzPaths {
+			fuzzRewriteOne(t, u, post(path, body), mask)
 		}
 	})
+}
+
+// fuzzRewriteOne rewrites one parsed send with the keep flags of mask (at least one kept)
+// and checks that the result re-parses to exactly the kept recipients.
+func fuzzRewriteOne(t *testing.T, u *Upstream, req *gateway.OutboundRequest, mask uint8) {
+	t.Helper()
+	s, err := u.ParseSend(req)
+	if err != nil || s == nil {
+		return
+	}
+	keep := make([]bool, len(s.Recipients))
+	any := false
+	for i := range keep {
+		keep[i] = mask&(1<<(i%8)) != 0
+		any = any || keep[i]
+	}
+	if !any {
+		keep[0] = true
+	}
+	out, err := u.Rewrite(req, s, keep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !json.Valid(out) {
+		t.Fatalf("rewrite is not JSON: %s", out)
+	}
+	again, err := u.ParseSend(post(req.Path, out))
+	if err != nil || again == nil {
+		t.Fatalf("rewrite does not parse: %v", err)
+	}
+	var want []string
+	for i, k := range keep {
+		if k {
+			want = append(want, s.Recipients[i].Address)
+		}
+	}
+	var got []string
+	for _, r := range again.Recipients {
+		got = append(got, r.Address)
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("%s: rewrite recipients %v, want %v", req.Path, got, want)
+	}
 }
 
 func FuzzEditResponse(f *testing.F) {
@@ -592,6 +865,23 @@ func BenchmarkParseRewrite(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		req := post("/api/1.0/messages/send.json", body)
+		s, err := u.ParseSend(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := u.Rewrite(req, s, keep); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkParseRewriteRaw(b *testing.B) {
+	u := newUpstream(b, nil)
+	body := readFile(b, "send_raw_three_recipients.json")
+	keep := []bool{true, false, true}
+	b.ReportAllocs()
+	for b.Loop() {
+		req := post("/api/1.0/messages/send-raw.json", body)
 		s, err := u.ParseSend(req)
 		if err != nil {
 			b.Fatal(err)
