@@ -19,9 +19,9 @@ import (
 	"math/big"
 	"net/http"
 	"net/mail"
-	"net/url"
 	"strings"
 
+	"github.com/hush-gateway/hush/connectors/formbody"
 	"github.com/hush-gateway/hush/connectors/jsondoc"
 	"github.com/hush-gateway/hush/connectors/options"
 	"github.com/hush-gateway/hush/gateway"
@@ -83,13 +83,7 @@ type peopleCall struct {
 	// JSON bodies
 	doc *jsondoc.Doc
 	// form bodies
-	pairs []formField
-}
-
-// formField is one name=value pair of a form body, with its bytes.
-type formField struct {
-	raw, rawName []byte
-	name, value  string
+	pairs []formbody.Pair
 }
 
 func outInvalid(format string, args ...any) error {
@@ -145,16 +139,16 @@ func (u *Upstream) ParseSend(req *gateway.OutboundRequest) (*gateway.Send, error
 			}
 		}
 	} else {
-		pairs, err := splitFormFields(req.Body)
+		pairs, err := formbody.Split(req.Body)
 		if err != nil {
-			return nil, err
+			return nil, outInvalid("%v", err)
 		}
 		pc.pairs = pairs
 		fields = map[string]string{}
 		for _, p := range pairs { // the last of a repeated field wins, as Delighted reads forms
-			switch p.name {
+			switch p.Name {
 			case "email", "phone_number", "channel", "send":
-				fields[p.name] = p.value
+				fields[p.Name] = p.Value
 			}
 		}
 	}
@@ -193,23 +187,6 @@ func (u *Upstream) ParseSend(req *gateway.OutboundRequest) (*gateway.Send, error
 		return nil, outInvalid("channel is neither email nor sms")
 	}
 	return send, nil
-}
-
-func splitFormFields(body []byte) ([]formField, error) {
-	var out []formField
-	for _, raw := range bytes.Split(body, []byte("&")) {
-		if len(raw) == 0 {
-			continue
-		}
-		k, v, _ := bytes.Cut(raw, []byte("="))
-		name, err1 := url.QueryUnescape(string(k))
-		value, err2 := url.QueryUnescape(string(v))
-		if err1 != nil || err2 != nil {
-			return nil, outInvalid("body is not a valid form (application/x-www-form-urlencoded)")
-		}
-		out = append(out, formField{raw: raw, rawName: k, name: name, value: value})
-	}
-	return out, nil
 }
 
 func callOf(send *gateway.Send) (*peopleCall, error) {
@@ -252,17 +229,17 @@ func (pc *peopleCall) sendFalse() ([]byte, error) {
 	var parts [][]byte
 	found := false
 	for _, p := range pc.pairs {
-		if p.name == "send" {
+		if len(p.Raw) > 0 && p.Name == "send" {
 			found = true
-			parts = append(parts, append(bytes.Clone(p.rawName), "=false"...))
+			parts = append(parts, append(bytes.Clone(p.RawName), "=false"...))
 			continue
 		}
-		parts = append(parts, p.raw)
+		parts = append(parts, p.Raw)
 	}
 	if !found {
 		parts = append(parts, []byte("send=false"))
 	}
-	return bytes.Join(parts, []byte("&")), nil
+	return formbody.Join(parts), nil
 }
 
 // ForwardDropped forwards a silenced person's call with send=false, unless the upstream is
@@ -362,18 +339,18 @@ func (pc *peopleCall) echo() (email, name, phone, props []byte) {
 	values := map[string]string{}
 	for _, p := range pc.pairs {
 		switch {
-		case p.name == "email":
-			email = jsondoc.Quote(p.value)
-		case p.name == "name":
-			name = jsondoc.Quote(p.value)
-		case p.name == "phone_number":
-			phone = jsondoc.Quote(p.value)
-		case strings.HasPrefix(p.name, "properties[") && strings.HasSuffix(p.name, "]"):
-			k := p.name[len("properties[") : len(p.name)-1]
+		case p.Name == "email":
+			email = jsondoc.Quote(p.Value)
+		case p.Name == "name":
+			name = jsondoc.Quote(p.Value)
+		case p.Name == "phone_number":
+			phone = jsondoc.Quote(p.Value)
+		case strings.HasPrefix(p.Name, "properties[") && strings.HasSuffix(p.Name, "]"):
+			k := p.Name[len("properties[") : len(p.Name)-1]
 			if _, ok := values[k]; !ok {
 				keys = append(keys, k)
 			}
-			values[k] = p.value
+			values[k] = p.Value
 		}
 	}
 	if len(keys) > 0 {

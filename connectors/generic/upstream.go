@@ -7,11 +7,11 @@ import (
 	"fmt"
 	"net/http"
 	"net/mail"
-	"net/url"
 	"path"
 	"strconv"
 	"strings"
 
+	"github.com/hush-gateway/hush/connectors/formbody"
 	"github.com/hush-gateway/hush/connectors/jsondoc"
 	"github.com/hush-gateway/hush/connectors/options"
 	"github.com/hush-gateway/hush/gateway"
@@ -224,7 +224,7 @@ type sendState struct {
 	doc   *jsondoc.Doc
 	paths []jsondoc.Path
 	// form
-	pairs     []formPair
+	pairs     []formbody.Pair
 	pairIndex []int // recipient i is pairs[pairIndex[i]]
 }
 
@@ -314,42 +314,18 @@ func recipientAddress(kind, s string) (string, error) {
 	return list[0].Address, nil
 }
 
-// formPair is one name=value pair of a form body, with its bytes.
-type formPair struct {
-	raw   []byte
-	name  string
-	value string
-}
-
-func splitForm(body []byte) ([]formPair, error) {
-	var pairs []formPair
-	for _, raw := range bytes.Split(body, []byte("&")) {
-		if len(raw) == 0 {
-			continue
-		}
-		k, v, _ := bytes.Cut(raw, []byte("="))
-		name, err1 := url.QueryUnescape(string(k))
-		value, err2 := url.QueryUnescape(string(v))
-		if err1 != nil || err2 != nil {
-			return nil, errors.New("send body is not a valid form (application/x-www-form-urlencoded)")
-		}
-		pairs = append(pairs, formPair{raw: raw, name: name, value: value})
-	}
-	return pairs, nil
-}
-
 func parseFormSend(st *sendState, send *gateway.Send) error {
-	pairs, err := splitForm(st.body)
+	pairs, err := formbody.Split(st.body)
 	if err != nil {
-		return gateway.Errorf(gateway.CodeInvalid, "%v", err)
+		return gateway.Errorf(gateway.CodeInvalid, "send %v", err)
 	}
 	st.pairs = pairs
 	for _, field := range st.send.fields {
 		for i, p := range pairs {
-			if p.name != field {
+			if len(p.Raw) == 0 || p.Name != field {
 				continue
 			}
-			addr, err := recipientAddress(st.send.kind, p.value)
+			addr, err := recipientAddress(st.send.kind, p.Value)
 			if err != nil {
 				return gateway.Errorf(gateway.CodeInvalid, "recipient in field %s %s", strconv.Quote(field), err)
 			}
@@ -407,10 +383,10 @@ func rewriteForm(st *sendState, keep []bool) []byte {
 	var kept [][]byte
 	for i, p := range st.pairs {
 		if !drop[i] {
-			kept = append(kept, p.raw)
+			kept = append(kept, p.Raw)
 		}
 	}
-	return bytes.Join(kept, []byte("&"))
+	return formbody.Join(kept)
 }
 
 func rewriteJSON(st *sendState, keep []bool) ([]byte, error) {

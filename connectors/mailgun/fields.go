@@ -8,35 +8,6 @@ import (
 	"strings"
 )
 
-// formPair is one name=value pair of an application/x-www-form-urlencoded body.
-type formPair struct {
-	raw   []byte // as written, without the '&'
-	name  string // decoded
-	value string // decoded
-}
-
-// splitForm cuts a form body at every '&', empty segments included, so that joining the
-// kept segments with '&' gives back every untouched byte. Semicolons are data, as in Go's
-// and the WHATWG's form readers.
-func splitForm(body []byte) ([]formPair, error) {
-	segs := bytes.Split(body, []byte("&"))
-	pairs := make([]formPair, len(segs))
-	for i, raw := range segs {
-		pairs[i].raw = raw
-		if len(raw) == 0 {
-			continue
-		}
-		k, v, _ := bytes.Cut(raw, []byte("="))
-		name, err1 := url.QueryUnescape(string(k))
-		value, err2 := url.QueryUnescape(string(v))
-		if err1 != nil || err2 != nil {
-			return nil, errors.New("send body is not a valid form (application/x-www-form-urlencoded)")
-		}
-		pairs[i].name, pairs[i].value = name, value
-	}
-	return pairs, nil
-}
-
 // encodeFormPair writes a pair whose value changed: the name exactly as the caller wrote
 // it, the value escaped the way Go's url.Values does.
 func encodeFormPair(old []byte, value string) []byte {

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hush-gateway/hush/connectors/formbody"
 	"github.com/hush-gateway/hush/connectors/jsondoc"
 	"github.com/hush-gateway/hush/connectors/options"
 	"github.com/hush-gateway/hush/gateway"
@@ -64,7 +65,7 @@ type sendState struct {
 	domain string
 	mime   bool // a messages.mime send: the message itself is never edited
 	// Exactly one of form and multi is set.
-	form  []formPair
+	form  []formbody.Pair
 	multi *rawMultipart
 	// Recipient fields (to, cc, bcc) with their pieces, in body order; recipient i is
 	// lists[at[i].list].pieces[at[i].piece].
@@ -164,14 +165,14 @@ func (st *sendState) readBody(req *gateway.OutboundRequest) ([]field, error) {
 	var fields []field
 	switch mediaType {
 	case "application/x-www-form-urlencoded":
-		pairs, err := splitForm(req.Body)
+		pairs, err := formbody.Split(req.Body)
 		if err != nil {
-			return nil, gateway.Errorf(gateway.CodeInvalid, "%v", err)
+			return nil, gateway.Errorf(gateway.CodeInvalid, "send %v", err)
 		}
 		st.form = pairs
 		for i, p := range pairs {
-			if len(p.raw) > 0 {
-				fields = append(fields, field{name: p.name, value: p.value, unit: i})
+			if len(p.Raw) > 0 {
+				fields = append(fields, field{name: p.Name, value: p.Value, unit: i})
 			}
 		}
 	case "multipart/form-data":
@@ -340,12 +341,12 @@ func (u *Upstream) Rewrite(req *gateway.OutboundRequest, send *gateway.Send, kee
 		switch v, ok := replace[i]; {
 		case remove[i]:
 		case ok:
-			segs = append(segs, encodeFormPair(p.raw, v))
+			segs = append(segs, encodeFormPair(p.Raw, v))
 		default:
-			segs = append(segs, p.raw)
+			segs = append(segs, p.Raw)
 		}
 	}
-	return bytes.Join(segs, []byte("&")), nil
+	return formbody.Join(segs), nil
 }
 
 // Mailgun's answers (https://documentation.mailgun.com/en/latest/api-sending.html, "Sample

@@ -337,8 +337,8 @@ func untouched(st *sendState) [][]byte {
 		return out
 	}
 	for _, p := range st.form {
-		if !edited(p.name, st.mime) {
-			out = append(out, p.raw)
+		if !edited(p.Name, st.mime) {
+			out = append(out, p.Raw)
 		}
 	}
 	return out
