@@ -59,6 +59,30 @@ func (c Category) NeverBlocked() bool {
 	return c == CategoryTransactional || c == CategoryService || c == CategoryIncident
 }
 
+// strictness orders categories from the most often withheld to the least: silences cover
+// marketing, sales and survey by default; incident sends still meet opt-outs and quiet
+// hours; service and transactional sends are always allowed.
+var strictness = []Category{CategoryMarketing, CategorySales, CategorySurvey,
+	CategoryIncident, CategoryService, CategoryTransactional}
+
+// StricterCategory is the category a send that declares both a and b is decided as: the
+// one hush withholds more often, so that a newsletter that also carries a "receipt" label
+// is never let through as a receipt. An empty category says nothing; an unknown one is
+// marketing, as on any send.
+func StricterCategory(a, b Category) Category {
+	switch {
+	case a == "":
+		return b
+	case b == "":
+		return a
+	}
+	a, b = SendCategory(string(a)), SendCategory(string(b))
+	if slices.Index(strictness, b) < slices.Index(strictness, a) {
+		return b
+	}
+	return a
+}
+
 // ParseCategory checks a category name. An empty or unknown category on a send is treated as
 // marketing by the policy (DESIGN §2); configuration, which a person writes, is strict, so
 // this reports unknown names as errors and lets callers choose.

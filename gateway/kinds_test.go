@@ -126,3 +126,22 @@ func TestIncidentScope(t *testing.T) {
 		t.Error("incident communications pass, marketing does not")
 	}
 }
+
+func TestStricterCategory(t *testing.T) {
+	tests := []struct{ a, b, want gateway.Category }{
+		{"", "", ""},
+		{"", gateway.CategoryTransactional, gateway.CategoryTransactional},
+		{gateway.CategorySurvey, "", gateway.CategorySurvey},
+		{gateway.CategoryTransactional, gateway.CategoryMarketing, gateway.CategoryMarketing},
+		{gateway.CategoryMarketing, gateway.CategoryTransactional, gateway.CategoryMarketing},
+		{gateway.CategorySales, gateway.CategorySurvey, gateway.CategorySales},
+		{gateway.CategoryService, gateway.CategoryIncident, gateway.CategoryIncident},
+		{gateway.CategoryTransactional, gateway.CategoryService, gateway.CategoryService},
+		{"promo", gateway.CategoryTransactional, gateway.CategoryMarketing}, // unknown is marketing
+	}
+	for _, tt := range tests {
+		if got := gateway.StricterCategory(tt.a, tt.b); got != tt.want {
+			t.Errorf("StricterCategory(%q, %q) = %q, want %q", tt.a, tt.b, got, tt.want)
+		}
+	}
+}

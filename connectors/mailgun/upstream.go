@@ -210,11 +210,9 @@ func edited(name string, isMime bool) bool {
 }
 
 // category maps the send's o:tag values through the tags option. When several tags map,
-// a category silences can block (marketing, sales, survey) wins over one they never block
-// (transactional, service, incident): a send tagged both "receipt" and "newsletter" is
-// treated as marketing, so a mapping can never open a silence by accident. Among
-// categories of the same kind, the first mapped tag in request order wins. No mapped tag:
-// empty (the upstream's configured category).
+// the most restrictive category wins (gateway.StricterCategory): a send tagged both
+// "receipt" and "newsletter" is treated as marketing, so a mapping can never open a silence
+// by accident. No mapped tag: empty (the upstream's configured category).
 func (u *Upstream) category(tags []string) gateway.Category {
 	var cat gateway.Category
 	for _, t := range tags {
@@ -222,9 +220,7 @@ func (u *Upstream) category(tags []string) gateway.Category {
 		if !ok {
 			continue
 		}
-		if cat == "" || cat.NeverBlocked() && !c.NeverBlocked() {
-			cat = c
-		}
+		cat = gateway.StricterCategory(cat, c)
 	}
 	return cat
 }

@@ -95,7 +95,7 @@ func TestParseSendTestdata(t *testing.T) {
 		{"complex.multipart", "/v3/YOUR_DOMAIN_NAME/messages", []string{"email:foo@example.com", "email:bar@example.com", "email:baz@example.com"}, ""},
 		{"batch.multipart", "/v3/YOUR_DOMAIN_NAME/messages", []string{"email:alice@example.com", "email:bob@example.com"}, ""},
 		{"mime.multipart", "/v3/YOUR_DOMAIN_NAME/messages.mime", []string{"email:bob@example.com"}, ""},
-		{"tagged.form", "/v3/YOUR_DOMAIN_NAME/messages", []string{"email:bar@example.com"}, gateway.CategorySurvey},
+		{"tagged.form", "/v3/YOUR_DOMAIN_NAME/messages", []string{"email:bar@example.com"}, gateway.CategoryMarketing},
 		{"list.form", "/v3/YOUR_DOMAIN_NAME/messages", []string{"email:bob@host.com", "email:alice@example.com", "email:jane@example.com"}, ""},
 	}
 	for _, tt := range tests {
@@ -210,10 +210,10 @@ func TestCategory(t *testing.T) {
 		{nil, ""},
 		{[]string{"unmapped"}, ""},
 		{[]string{"receipt"}, gateway.CategoryTransactional},
-		{[]string{"x", "receipt", "alert"}, gateway.CategoryTransactional},
+		{[]string{"x", "receipt", "alert"}, gateway.CategoryIncident},
 		{[]string{"receipt", "newsletter"}, gateway.CategoryMarketing},
 		{[]string{"newsletter", "receipt"}, gateway.CategoryMarketing},
-		{[]string{"nps", "newsletter"}, gateway.CategorySurvey},
+		{[]string{"nps", "newsletter"}, gateway.CategoryMarketing},
 		{[]string{"Receipt"}, ""}, // tags match exactly
 	}
 	for _, tt := range tests {

@@ -73,7 +73,7 @@ type Upstream struct {
 //	subaccounts: {<subaccount id>: <category>}: the category of sends on message.subaccount
 //
 // A send with several mapped labels takes the most restrictive of their categories
-// (restrictiveness), so a newsletter never passes as a receipt because it also carries a
+// (gateway.StricterCategory), so a newsletter never passes as a receipt because it also carries a
 // receipt's tag. Sends with none take the upstream's configured category: Mandrill is
 // "transactional" in name only, many tools send newsletters through it.
 func NewUpstream(cfg gateway.UpstreamConfig) (*Upstream, error) {
@@ -231,22 +231,15 @@ func parseRaw(doc *jsondoc.Doc) (*gateway.Send, error) {
 	return send, nil
 }
 
-// restrictiveness orders categories for a send that declares several: the first one found
-// wins (the order SendGrid's upstream uses too).
-var restrictiveness = []gateway.Category{
-	gateway.CategoryMarketing, gateway.CategorySales, gateway.CategorySurvey,
-	gateway.CategoryService, gateway.CategoryIncident, gateway.CategoryTransactional,
-}
-
 // category maps the message's tags and subaccount through the options; the most
 // restrictive mapped category wins. Empty: no label is mapped.
 func (u *Upstream) category(msg *jsondoc.Node) gateway.Category {
-	found := map[gateway.Category]bool{}
+	var found gateway.Category
 	if tags := msg.Get("tags"); tags != nil && tags.Kind() == jsondoc.Array {
 		for i := range tags.Len() {
 			if s, ok := tags.Item(i).Str(); ok {
 				if c, ok := u.tags[s]; ok {
-					found[c] = true
+					found = gateway.StricterCategory(found, c)
 				}
 			}
 		}
@@ -254,16 +247,11 @@ func (u *Upstream) category(msg *jsondoc.Node) gateway.Category {
 	if sub := msg.Get("subaccount"); sub != nil {
 		if s, ok := sub.Str(); ok {
 			if c, ok := u.subaccounts[s]; ok {
-				found[c] = true
+				found = gateway.StricterCategory(found, c)
 			}
 		}
 	}
-	for _, c := range restrictiveness {
-		if found[c] {
-			return c
-		}
-	}
-	return ""
+	return found
 }
 
 // bareAddress reduces "Ana <ana@example.com>" to ana@example.com; one field with several

@@ -261,7 +261,7 @@ func member(obj *jsondoc.Node, key, where string) (*jsondoc.Node, error) {
 
 // category is the send's category as its messages' streams say: a message without
 // MessageStream goes on Postmark's default stream ("outbound"). When a batch's messages
-// say different things, the most restrictive category wins (restrictiveness), so that no
+// say different things, the most restrictive category wins (gateway.StricterCategory), so that no
 // message escapes a silence because a receipt shares its batch; the policy decides once
 // per send. Empty: no message is on a stream the options name, and the upstream's own
 // category applies.
@@ -289,33 +289,12 @@ func (u *Upstream) category(p *parsedSend) (gateway.Category, error) {
 		} else {
 			c = u.fallback
 		}
-		if out == "" || restrictiveness(c) > restrictiveness(out) {
-			out = c
-		}
+		out = gateway.StricterCategory(out, c)
 	}
 	if !mapped {
 		return "", nil
 	}
 	return out, nil
-}
-
-// restrictiveness orders categories from the least to the most often withheld, as every
-// upstream of hush does: transactional, incident, service, survey, sales, marketing.
-func restrictiveness(c gateway.Category) int {
-	switch c {
-	case gateway.CategoryMarketing:
-		return 6
-	case gateway.CategorySales:
-		return 5
-	case gateway.CategorySurvey:
-		return 4
-	case gateway.CategoryService:
-		return 3
-	case gateway.CategoryIncident:
-		return 2
-	default:
-		return 1
-	}
 }
 
 // messageWhere names message i in errors: "" for a single send, "[2]." or "Messages[2].".

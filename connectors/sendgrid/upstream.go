@@ -72,15 +72,6 @@ func NewUpstream(cfg gateway.UpstreamConfig) (*Upstream, error) {
 	return u, nil
 }
 
-// restrictiveness orders categories for a send that declares several: the first one found
-// in this list wins. Categories silences and caps apply to come before those they never
-// apply to, so a send labelled both "newsletter" and "receipt" is never let through as a
-// receipt; marketing, the policy's own reading of an unknown category, comes first.
-var restrictiveness = []gateway.Category{
-	gateway.CategoryMarketing, gateway.CategorySales, gateway.CategorySurvey,
-	gateway.CategoryService, gateway.CategoryIncident, gateway.CategoryTransactional,
-}
-
 // spot is where one recipient sits: which personalization, which list, which element.
 type spot struct {
 	pers  int           // index in personalizations
@@ -230,11 +221,11 @@ func recipientEmail(elem *jsondoc.Node, at string) (string, error) {
 // category is the hush category the send's own labels map to: every mapped entry of the
 // "categories" lists (top-level and per personalization) and the unsubscribe group
 // asm.group_id are collected and the most
-// restrictive wins (see restrictiveness). Labels with no mapping say nothing. Empty: none
+// restrictive wins (gateway.StricterCategory). Labels with no mapping say nothing. Empty: none
 // mapped, the upstream's configured category applies.
 func (u *Upstream) category(doc *jsondoc.Doc) (gateway.Category, error) {
 	root := doc.Root()
-	found := map[gateway.Category]bool{}
+	var found gateway.Category
 	if len(u.categories) > 0 {
 		// The top-level list, and the personalizations' own lists (the Go SDK's helper
 		// writes personalizations[].categories): one send has one category, so every
@@ -256,7 +247,7 @@ func (u *Upstream) category(doc *jsondoc.Doc) (gateway.Category, error) {
 			for i := range cats.Len() {
 				if label, ok := cats.Item(i).Str(); ok {
 					if c, ok := u.categories[label]; ok {
-						found[c] = true
+						found = gateway.StricterCategory(found, c)
 					}
 				}
 			}
@@ -274,17 +265,12 @@ func (u *Upstream) category(doc *jsondoc.Doc) (gateway.Category, error) {
 			}
 			if id != nil && id.Kind() == jsondoc.Number {
 				if c, ok := u.asmGroups[string(doc.Raw(id))]; ok {
-					found[c] = true
+					found = gateway.StricterCategory(found, c)
 				}
 			}
 		}
 	}
-	for _, c := range restrictiveness {
-		if found[c] {
-			return c, nil
-		}
-	}
-	return "", nil
+	return found, nil
 }
 
 // Rewrite removes the recipients whose keep is false, leaving every other byte as it was.
