@@ -623,10 +623,22 @@ func FuzzRewrite(f *testing.F) {
 		for _, k := range keep {
 			anyDropped = anyDropped || !k
 		}
+		toKept := false
+		st := s.State.(*sendState)
+		for i, a := range st.at {
+			toKept = toKept || keep[i] && st.lists[a.list].field.name == fieldTo
+		}
 		out, err := u.Rewrite(req, s, keep)
 		if mimeSend && anyDropped {
 			if gateway.ErrorCodeOf(err) != gateway.CodeInvalid {
 				t.Fatalf("mime send with a drop: %v", err)
+			}
+			return
+		}
+		if !toKept {
+			// Only cc/bcc copies kept: they are not sent alone.
+			if !errors.Is(err, gateway.ErrNothingToSend) || slices.Contains(keep, true) {
+				t.Fatalf("only copies kept: %v (keep %v)", err, keep)
 			}
 			return
 		}
