@@ -38,6 +38,7 @@ type Config struct {
 	Costs         map[gateway.Channel]float64
 	Retention     Retention
 	Limits        Limits
+	Sentiment     Sentiment
 
 	file  string            // where the config came from, for IssueAt
 	where map[string][2]int // key path ("sources[1]") → line, column
@@ -123,6 +124,20 @@ type Retention struct {
 type Limits struct {
 	Body           int64            // bytes of a webhook or proxied body; default 1 MiB
 	RequestTimeout gateway.Duration // default 30s
+}
+
+// Sentiment configures how hush scores the text of chats, transcripts and survey comments.
+type Sentiment struct {
+	// Language is assumed when a text is too short to tell: es (default) or en.
+	Language string
+	// Competitors are names that mark a text with the competitor cue.
+	Competitors []string
+	// URL of an external scorer (POST {"text", "language"} → {"score", "label", "cues"});
+	// empty: the built-in English/Spanish scorer only. Timeout bounds each call (default
+	// 2s); Headers are sent with it (Authorization…). On any failure the built-in score is used.
+	URL     string
+	Timeout gateway.Duration
+	Headers map[string]string
 }
 
 // Defaults of keys left out.

@@ -68,6 +68,10 @@ func TestParseErrorsAtLineAndColumn(t *testing.T) {
 		{"upstream url not http", "upstreams:\n  - {name: u, kind: sendgrid, url: \"ftp://a.example\"}\n", `2:36: upstreams[0].url: must be an http:// or https:// URL`},
 		{"upstream url without host", "upstreams:\n  - {name: u, kind: sendgrid, url: \"https:///v3\"}\n", `2:36: upstreams[0].url: must name a host`},
 		{"upstream without url", "upstreams:\n  - {name: u, kind: sendgrid}\n", `2:5: upstreams[0].url: every upstream needs the url`},
+		{"sentiment unknown language", "sentiment: {language: fr}\n", `1:23: sentiment.language: unknown value "fr" (want es or en)`},
+		{"sentiment timeout without url", "sentiment:\n  timeout: 2s\n", `2:3: sentiment: timeout and headers go with url`},
+		{"sentiment url not http", "sentiment: {url: \"ftp://x.example\"}\n", `1:18: sentiment.url: must be an http:// or https:// URL`},
+		{"sentiment unknown key", "sentiment: {lang: es}\n", `1:13: sentiment.lang: unknown key`},
 		{"upstream unknown mode", "upstreams:\n  - {name: u, kind: sendgrid, url: \"https://a.example\", mode: dry}\n", `2:63: upstreams[0].mode: unknown value "dry" (want enforce or shadow)`},
 		{"upstream unknown category", "upstreams:\n  - {name: u, kind: sendgrid, url: \"https://a.example\", category: promo}\n", `2:67: upstreams[0].category: unknown category "promo"`},
 		{"bad upstream name", "upstreams:\n  - {name: \"a/b\", kind: sendgrid, url: \"https://a.example\"}\n", `2:12: upstreams[0].name: "a/b" is not a upstream name`},
@@ -335,6 +339,23 @@ func TestDefault(t *testing.T) {
 	// The default's own rules still hold: a short admin token is refused.
 	if _, err := Default(env(map[string]string{"HUSH_ADMIN_TOKEN": "short"})); err == nil {
 		t.Errorf("Default accepted a 5-character admin token")
+	}
+}
+
+func TestSentimentConfig(t *testing.T) {
+	src := "sentiment:\n  language: en\n  competitors: [Movistar, \"El Corte Inglés\"]\n  url: \"https://s.example/score\"\n  timeout: 500ms\n  headers: {Authorization: \"Bearer ${T}\"}\n"
+	cfg, err := Parse([]byte(src), "hush.yaml", env(map[string]string{"T": "tok"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Sentiment{Language: "en", Competitors: []string{"Movistar", "El Corte Inglés"}, URL: "https://s.example/score",
+		Timeout: gateway.Duration(500 * time.Millisecond), Headers: map[string]string{"Authorization": "Bearer tok"}}
+	if !reflect.DeepEqual(cfg.Sentiment, want) {
+		t.Errorf("Sentiment = %+v, want %+v", cfg.Sentiment, want)
+	}
+	def, err := Parse(nil, "hush.yaml", env(nil))
+	if err != nil || !reflect.DeepEqual(def.Sentiment, Sentiment{}) {
+		t.Errorf("no sentiment key: %+v %v", def.Sentiment, err)
 	}
 }
 

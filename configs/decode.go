@@ -18,7 +18,7 @@ import (
 )
 
 var topKeys = []string{"listen", "storage", "data", "timezone", "default_region", "admin", "sources",
-	"rules", "caps", "quiet_hours", "upstreams", "alerts", "costs", "retention", "limits"}
+	"rules", "caps", "quiet_hours", "upstreams", "alerts", "costs", "retention", "limits", "sentiment"}
 
 // Keys common to every source, upstream and alert; the others are the kind's options.
 var (
@@ -109,6 +109,9 @@ func (d *decoder) config(body ast.Node) *Config {
 	}
 	if n, p, ok := top.take(d, "limits"); ok {
 		d.limits(n, p, &cfg.Limits)
+	}
+	if n, p, ok := top.take(d, "sentiment"); ok {
+		d.sentiment(n, p, &cfg.Sentiment)
 	}
 	d.unknown(top, topKeys)
 	d.crossCheck(cfg)
@@ -661,6 +664,54 @@ func (d *decoder) limits(n ast.Node, path string, l *Limits) {
 		}
 	}
 	d.unknown(o, []string{"body", "request_timeout"})
+}
+
+func (d *decoder) sentiment(n ast.Node, path string, s *Sentiment) {
+	o, ok := d.object(n, path)
+	if !ok {
+		return
+	}
+	if n, p, ok := o.take(d, "language"); ok {
+		s.Language = d.oneOf(n, p, "es", "es", "en")
+	}
+	if n, p, ok := o.take(d, "competitors"); ok {
+		if v, ok := d.strings(n, p); ok {
+			for _, c := range v {
+				if strings.TrimSpace(c) == "" {
+					d.errorf(n, p, "a competitor name is empty")
+				}
+			}
+			s.Competitors = v
+		}
+	}
+	if n, p, ok := o.take(d, "url"); ok {
+		if v, ok := d.httpURL(n, p); ok {
+			s.URL = v
+		}
+	}
+	if n, p, ok := o.take(d, "timeout"); ok {
+		if v, ok := d.duration(n, p); ok {
+			if v <= 0 || time.Duration(v) > time.Minute {
+				d.errorf(n, p, "must be longer than 0 and at most 1m: intake waits for it")
+			}
+			s.Timeout = v
+		}
+	}
+	if n, p, ok := o.take(d, "headers"); ok {
+		if o2, ok := d.object(n, p); ok {
+			s.Headers = map[string]string{}
+			for _, e := range o2.rest() {
+				e.used = true
+				if v, ok := d.str(e.value, join(p, e.key)); ok {
+					s.Headers[e.key] = v
+				}
+			}
+		}
+	}
+	if s.URL == "" && (s.Timeout != 0 || len(s.Headers) > 0) {
+		d.errorf(n, path, "timeout and headers go with url (an external scorer); without url the built-in scorer is used")
+	}
+	d.unknown(o, []string{"language", "competitors", "url", "timeout", "headers"})
 }
 
 // size reads a byte count: 1048576, "512KiB", "1MiB", "1MB".

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"encoding/json"
 	"slices"
 	"time"
@@ -62,6 +63,25 @@ type Sentiment struct {
 	Score  float64 `json:"score"`
 	Label  string  `json:"label,omitempty"`  // negative | neutral | positive
 	Source string  `json:"source,omitempty"` // vendor | builtin | external
+	// Language (en, es) and the frustration cues found (cancellation, repeat_contact,
+	// complaint, regulator, competitor), when hush scored the text itself: kept with the
+	// event so that its timeline shows why a rule fired.
+	Language string   `json:"language,omitempty"`
+	Cues     []string `json:"cues,omitempty"`
+}
+
+// Sentiment sources.
+const (
+	SentimentVendor   = "vendor"
+	SentimentBuiltin  = "builtin"
+	SentimentExternal = "external"
+)
+
+// SentimentScorer scores a text hush receives without a vendor's sentiment: the built-in
+// English/Spanish scorer (gateway/sentiment) or an external service. language is a hint
+// (en, es; "" to detect). Implementations are safe for concurrent use.
+type SentimentScorer interface {
+	ScoreText(ctx context.Context, text, language string) (Sentiment, error)
 }
 
 // Event is one thing that happened to a customer, normalized from a vendor webhook (DESIGN §5).

@@ -24,8 +24,12 @@ type Config struct {
 	Timezone      string
 	DefaultRegion string // for national phone numbers
 	Costs         map[gateway.Channel]float64
-	Now           func() time.Time // nil: time.Now
-	Logger        *slog.Logger     // nil: discard
+	// Sentiment scores the text of events that arrive without a vendor's sentiment (a chat
+	// message, a transcript line, a survey comment), before the rules see them; nil: texts
+	// are not scored on intake (rules may still call sentiment(text)).
+	Sentiment gateway.SentimentScorer
+	Now       func() time.Time // nil: time.Now
+	Logger    *slog.Logger     // nil: discard
 }
 
 // Engine is hush's core: it ingests events and their consequences, answers decisions from an
@@ -39,6 +43,7 @@ type Engine struct {
 	fallback *time.Location
 	region   string
 	costs    map[gateway.Channel]float64
+	scorer   gateway.SentimentScorer
 	now      func() time.Time
 	log      *slog.Logger
 
@@ -64,6 +69,7 @@ func New(ctx context.Context, store gateway.Store, cfg Config) (*Engine, error) 
 		rules:  cfg.Rules,
 		region: cfg.DefaultRegion,
 		costs:  cfg.Costs,
+		scorer: cfg.Sentiment,
 		now:    cfg.Now,
 		log:    cfg.Logger,
 	}

@@ -29,6 +29,10 @@ func (e *Engine) Ingest(ctx context.Context, events []gateway.Event, ignored int
 		}
 		prepared[i] = p
 	}
+	// Scoring may call an external service: it happens before the write transaction.
+	for i := range prepared {
+		e.scoreText(ctx, &prepared[i].event)
+	}
 	var result gateway.IngestResult
 	var evalErrs []ruleError
 	err := e.update(ctx, "storing events", func(tx gateway.Tx, ch *changes) error {
@@ -102,6 +106,27 @@ func (e *Engine) prepare(ev gateway.Event, now time.Time) (intakeEvent, error) {
 		return intakeEvent{}, errors.New("customer has no email, phone or id")
 	}
 	return intakeEvent{event: ev, identities: ids}, nil
+}
+
+// scoreText gives an event with text and no sentiment of its own hush's sentiment of the
+// text, so that rules and the timeline see it. A scorer failure leaves the event unscored
+// (logged without the text): the event is still stored and the other rules still run.
+func (e *Engine) scoreText(ctx context.Context, ev *gateway.Event) {
+	if e.scorer == nil || ev.Sentiment != nil || strings.TrimSpace(ev.Text) == "" {
+		return
+	}
+	s, err := e.scorer.ScoreText(ctx, ev.Text, languageOf(ev.Customer.Locale))
+	if err != nil {
+		e.log.WarnContext(ctx, "event text not scored", "event_type", ev.Type, "source", ev.Source, "err", err)
+		return
+	}
+	ev.Sentiment = &s
+}
+
+// languageOf reads the language of a locale ("es-ES", "es_MX", "en"): the scorer's hint.
+func languageOf(locale string) string {
+	lang, _, _ := strings.Cut(strings.ReplaceAll(locale, "_", "-"), "-")
+	return strings.ToLower(strings.TrimSpace(lang))
 }
 
 func isIncidentEvent(t string) bool {

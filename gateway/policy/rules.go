@@ -15,6 +15,7 @@ import (
 	"cel.dev/cel-go/ext"
 
 	"github.com/hush-gateway/hush/gateway"
+	"github.com/hush-gateway/hush/gateway/sentiment"
 )
 
 // The CEL environment rules are written against. This is a user-facing contract, documented
@@ -45,6 +46,15 @@ import (
 //	open_topics() list(string)            topics whose newest known event is neither ticket.solved
 //	                                      nor has status solved/closed, most recent first
 //
+// Functions over text, by hush's built-in English/Spanish scorer (gateway/sentiment):
+//
+//	sentiment(text) double                the polarity score in [-1, 1] (-0.5 and below: angry)
+//	cues(text) list(string)               frustration cues found: cancellation, repeat_contact,
+//	                                      complaint, regulator, competitor
+//
+// event.sentiment also carries language (en, es) and cues (a list; absent when none) when
+// hush scored the event's text on intake.
+//
 // Plus CEL's standard library and the strings extension (lowerAscii, split, …).
 
 // HistoryWindow is how far back the history functions may look. The caller of Evaluate
@@ -74,6 +84,8 @@ const (
 	fnContactsAbout = "contacts_about"
 	fnEvents        = "events"
 	fnOpenTopics    = "open_topics"
+	fnSentiment     = "sentiment"
+	fnCues          = "cues"
 )
 
 // RuleSet is the configured rules compiled once. It is immutable and safe for concurrent use.
@@ -83,6 +95,24 @@ type RuleSet struct {
 	// needsHistory is set when some rule calls a history function: only then does intake
 	// read the customer's past events before evaluating.
 	needsHistory bool
+	// needsText is set when some rule calls sentiment() or cues(); text answers them.
+	needsText bool
+	text      TextAnalyzer
+}
+
+// TextAnalyzer answers the rule functions sentiment(text) and cues(text): hush's built-in
+// scorer, *sentiment.Analyzer.
+type TextAnalyzer interface {
+	Analyze(text string) sentiment.Result
+}
+
+// RuleOption configures CompileRules.
+type RuleOption func(*RuleSet)
+
+// WithTextAnalyzer sets the scorer behind sentiment(text) and cues(text) (default: the
+// built-in scorer with default options, built when some rule calls them).
+func WithTextAnalyzer(a TextAnalyzer) RuleOption {
+	return func(rs *RuleSet) { rs.text = a }
 }
 
 // NeedsHistory reports whether any rule reads the customer's history (contacts,
@@ -167,8 +197,19 @@ func ruleEnv() (*cel.Env, error) {
 			cel.Overload("events_string_string", []*cel.Type{cel.StringType, cel.StringType}, cel.IntType, late)),
 		cel.Function(fnOpenTopics,
 			cel.Overload("open_topics", nil, cel.ListType(cel.StringType), late)),
+		cel.Function(fnSentiment,
+			cel.Overload("sentiment_string", []*cel.Type{cel.StringType}, cel.DoubleType, late)),
+		cel.Function(fnCues,
+			cel.Overload("cues_string", []*cel.Type{cel.StringType}, cel.ListType(cel.StringType), late)),
 	)
 }
+
+// textOverloads are the overloads of the text functions.
+var textOverloads = []string{"sentiment_string", "cues_string"}
+
+// textCallCost is what one call of a text function counts against costLimit: scoring a
+// message is a few microseconds, far more than one CEL operation.
+const textCallCost = 20
 
 var historyOverloads = []string{
 	"contacts_duration", "contacts_string",
@@ -178,20 +219,29 @@ var historyOverloads = []string{
 
 // CompileRules validates and compiles the configured rules. It reports every problem found,
 // as RuleErrors, naming the rule and the field; CEL compile errors carry CEL's message.
-func CompileRules(specs []gateway.RuleSpec) (*RuleSet, error) {
+func CompileRules(specs []gateway.RuleSpec, opts ...RuleOption) (*RuleSet, error) {
 	env, err := ruleEnv()
 	if err != nil {
 		return nil, fmt.Errorf("building the rule environment: %w", err)
 	}
-	trackerOpts := make([]cost.TrackerOption, 0, len(historyOverloads))
+	trackerOpts := make([]cost.TrackerOption, 0, len(historyOverloads)+len(textOverloads))
 	for _, id := range historyOverloads {
 		trackerOpts = append(trackerOpts, cost.OverloadTracker(id, func([]ref.Val, ref.Val) *uint64 {
 			c := uint64(historyCallCost)
 			return &c
 		}))
 	}
+	for _, id := range textOverloads {
+		trackerOpts = append(trackerOpts, cost.OverloadTracker(id, func([]ref.Val, ref.Val) *uint64 {
+			c := uint64(textCallCost)
+			return &c
+		}))
+	}
 
 	rs := &RuleSet{specs: slices.Clone(specs), programs: make([]cel.Program, len(specs))}
+	for _, o := range opts {
+		o(rs)
+	}
 	var errs RuleErrors
 	add := func(i int, field, format string, args ...any) {
 		errs = append(errs, &RuleError{Index: i, Rule: specs[i].Name, Field: field, Message: fmt.Sprintf(format, args...)})
@@ -223,8 +273,9 @@ func CompileRules(specs []gateway.RuleSpec) (*RuleSet, error) {
 			add(i, "when", "a rule needs a condition")
 			continue
 		}
-		prg, usesHistory, problems := compileWhen(env, spec.When, trackerOpts)
-		rs.needsHistory = rs.needsHistory || usesHistory
+		prg, uses, problems := compileWhen(env, spec.When, trackerOpts)
+		rs.needsHistory = rs.needsHistory || uses.history
+		rs.needsText = rs.needsText || uses.text
 		for _, p := range problems {
 			errs = append(errs, &RuleError{Index: i, Rule: spec.Name, Field: "when", Message: p.Message, Line: p.Line, Column: p.Column})
 		}
@@ -292,7 +343,10 @@ func validateSilence(s *gateway.SilenceSpec) []fieldProblem {
 
 // compileWhen compiles one condition and checks what the type checker cannot: it yields a
 // bool, and constant history windows are within HistoryWindow.
-func compileWhen(env *cel.Env, when string, trackerOpts []cost.TrackerOption) (_ cel.Program, usesHistory bool, _ []whenProblem) {
+// functionUse says which kinds of late-bound functions a condition calls.
+type functionUse struct{ history, text bool }
+
+func compileWhen(env *cel.Env, when string, trackerOpts []cost.TrackerOption) (_ cel.Program, uses functionUse, _ []whenProblem) {
 	checked, iss := env.Compile(when)
 	if iss != nil && iss.Err() != nil {
 		var out []whenProblem
@@ -303,17 +357,17 @@ func compileWhen(env *cel.Env, when string, trackerOpts []cost.TrackerOption) (_
 			}
 			out = append(out, p)
 		}
-		return nil, false, out
+		return nil, uses, out
 	}
 	if t := checked.OutputType(); !t.IsExactType(cel.BoolType) && !t.IsExactType(cel.DynType) {
-		return nil, false, []whenProblem{{Message: fmt.Sprintf("the condition must be true or false, not a %s", t)}}
+		return nil, uses, []whenProblem{{Message: fmt.Sprintf("the condition must be true or false, not a %s", t)}}
 	}
 	if problems := checkWindows(checked.NativeRep()); len(problems) > 0 {
 		out := make([]whenProblem, len(problems))
 		for i, p := range problems {
 			out[i] = whenProblem{Message: p}
 		}
-		return nil, false, out
+		return nil, uses, out
 	}
 	prg, err := env.Program(checked,
 		cel.CostLimit(costLimit),
@@ -321,16 +375,17 @@ func compileWhen(env *cel.Env, when string, trackerOpts []cost.TrackerOption) (_
 		cel.EvalOptions(cel.OptOptimize),
 	)
 	if err != nil {
-		return nil, false, []whenProblem{{Message: err.Error()}}
+		return nil, uses, []whenProblem{{Message: err.Error()}}
 	}
-	return prg, callsHistory(checked.NativeRep()), nil
+	a := checked.NativeRep()
+	return prg, functionUse{history: calls(a, historyOverloads), text: calls(a, textOverloads)}, nil
 }
 
-// callsHistory reports whether a checked condition calls one of the history functions.
-func callsHistory(a *ast.AST) bool {
+// calls reports whether a checked condition calls one of the overloads.
+func calls(a *ast.AST, overloads []string) bool {
 	for _, ref := range a.ReferenceMap() {
 		for _, id := range ref.OverloadIDs {
-			if slices.Contains(historyOverloads, id) {
+			if slices.Contains(overloads, id) {
 				return true
 			}
 		}
@@ -433,11 +488,14 @@ func (rs *RuleSet) Evaluate(in RuleInput) (fired []Firing, evalErrs []error) {
 		"customer": CustomerValue(in.Customer),
 		"now":      in.Now,
 	}
+	tv := &textView{analyzer: rs.text}
 	act, err := cel.FunctionVars(vars, map[string]cel.LateBoundFunction{
 		fnContacts:      h.contacts,
 		fnContactsAbout: h.contactsAbout,
 		fnEvents:        h.events,
 		fnOpenTopics:    h.openTopics,
+		fnSentiment:     tv.sentiment,
+		fnCues:          tv.cues,
 	})
 	if err != nil {
 		return nil, []error{fmt.Errorf("evaluating rules: binding history functions: %w", err)}
@@ -482,6 +540,10 @@ func EventValue(e *gateway.Event) map[string]any {
 		sm := map[string]any{"score": s.Score}
 		putString(sm, "label", s.Label)
 		putString(sm, "source", s.Source)
+		putString(sm, "language", s.Language)
+		if len(s.Cues) > 0 {
+			sm["cues"] = s.Cues
+		}
 		m["sentiment"] = sm
 	}
 	putFloat(m, "wait_seconds", e.WaitSeconds)
@@ -697,4 +759,50 @@ func (h *historyView) openTopics(_ string, _ ...ref.Val) ref.Val {
 		}
 	}
 	return types.DefaultTypeAdapter.NativeToValue(open)
+}
+
+// textView answers the text functions for one evaluation, analysing each distinct text once
+// however many rules ask about it.
+type textView struct {
+	analyzer TextAnalyzer
+	text     string
+	result   sentiment.Result
+	done     bool
+}
+
+func (v *textView) analyze(args []ref.Val) (sentiment.Result, ref.Val) {
+	if len(args) != 1 {
+		return sentiment.Result{}, types.NewErr("want one text argument")
+	}
+	s, ok := args[0].(types.String)
+	if !ok {
+		return sentiment.Result{}, types.MaybeNoSuchOverloadErr(args[0])
+	}
+	if v.analyzer == nil {
+		return sentiment.Result{}, types.NewErr("no text analyzer is configured")
+	}
+	if !v.done || string(s) != v.text {
+		v.text, v.result, v.done = string(s), v.analyzer.Analyze(string(s)), true
+	}
+	return v.result, nil
+}
+
+func (v *textView) sentiment(_ string, args ...ref.Val) ref.Val {
+	r, errVal := v.analyze(args)
+	if errVal != nil {
+		return errVal
+	}
+	return types.Double(r.Score)
+}
+
+func (v *textView) cues(_ string, args ...ref.Val) ref.Val {
+	r, errVal := v.analyze(args)
+	if errVal != nil {
+		return errVal
+	}
+	cues := r.Cues
+	if cues == nil {
+		cues = []string{}
+	}
+	return types.DefaultTypeAdapter.NativeToValue(cues)
 }
