@@ -134,6 +134,7 @@ func parseEvent(body []byte, source string, received time.Time) (gateway.ParseRe
 	addAttr(ev.Attrs, "priority", strings.ToLower(strings.TrimSpace(d.Priority)))
 	addAttr(ev.Attrs, "ticket_type", strings.ToLower(strings.TrimSpace(d.Type)))
 	addAttr(ev.Attrs, "via", strings.TrimSpace(d.Via.Channel))
+	ev.Sentiment = triageSentiment(ev.Tags, ev.Attrs)
 	return gateway.ParseResult{Events: []gateway.Event{ev}}, nil
 }
 

@@ -154,6 +154,11 @@ func parseTemplate(b templateBody, raw []byte, source string, received time.Time
 	addAttr(ev.Attrs, "ticket_type", strings.ToLower(v["ticket_type"]))
 	addAttr(ev.Attrs, "via", v["ticket_via"])
 
+	if typ != gateway.EventSurveyResponse {
+		// Triage scored the ticket's first message, not a survey comment: a response keeps
+		// its own text for hush to score.
+		ev.Sentiment = triageSentiment(ev.Tags, ev.Attrs)
+	}
 	if typ == gateway.EventSurveyResponse {
 		rating, ok := satisfactionRating(v["satisfaction_rating"])
 		if !ok {
