@@ -94,6 +94,9 @@ func (p *parser) conversationEvents() ([]gateway.Event, error) {
 		p.conversationDetails(&ev, &c, opening, external)
 		if p.n.Topic == TopicAdminClosed {
 			ev.Status = gateway.StatusClosed
+			// The CX Score rates the conversation as a whole: it belongs on its close, which
+			// has no text of its own, not on a message hush scores from its words.
+			ev.Sentiment = cxSentiment(c.CustomAttributes, ev.Attrs)
 		}
 		events = append(events, ev)
 	}

@@ -41,6 +41,9 @@ type conversation struct {
 	Parts               *partList    `json:"conversation_parts"`
 	Rating              *rating      `json:"conversation_rating"`
 	Tags                *tagList     `json:"tags"`
+	// CustomAttributes are the conversation's data attributes; hush reads only the CX Score
+	// (cxSentiment) and never fails a notification over them.
+	CustomAttributes json.RawMessage `json:"custom_attributes"`
 }
 
 // person is a customer or an author: a v1 user/lead, a v2 contact reference, or the author of
