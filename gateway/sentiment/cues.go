@@ -1,0 +1,215 @@
+package sentiment
+
+import (
+	"fmt"
+	"strings"
+	"unicode"
+)
+
+// Cue patterns, matched token by token on the folded text (no accents, lower case), in
+// both languages whatever the text's detected language (customers mix them, and each
+// pattern is specific enough on its own). A pattern is words separated by spaces; "*"
+// stands for any one word and "{a|b|c}" for alternatives (expanded by New).
+//
+// Cancellation means leaving the company, not cancelling a thing: "cancel my
+// appointment", "cancelar la cita", "cancel my order" do not fire. Removing one part of
+// a contract ("dar de baja la línea de mi hijo") does not fire either: it is a customer
+// managing their account, not one threatening to leave; only "darme de baja", "me doy de
+// baja", "dar de baja mi contrato/servicio/cuenta/todo", "quiero la baja"… do.
+var cuePatterns = map[string][]string{
+	CueCancellation: {
+		// Spanish
+		"darme de baja", "darnos de baja", "me doy de baja", "nos damos de baja",
+		"me daré de baja", "me dare de baja", "me voy a dar de baja", "dadme de baja",
+		"dar de baja {mi|el|mis|los|nuestro} {contrato|servicio|cuenta|linea|fibra|tarifa|suscripcion|seguro|alta|contratos|servicios|lineas}",
+		"dar de baja todo", "dar de baja todos",
+		"{quiero|solicito|pido|solicitar|pedir|tramitar|tramitad|tramitadme|gestionar} la baja",
+		"{quiero|voy a pedir|solicito} {mi|la} baja", "baja {del|de mi|de la} {contrato|servicio|cuenta|linea|suscripcion|compañia}",
+		"cancelar {mi|el|la} {contrato|cuenta|suscripcion|servicio|tarifa|seguro|poliza}",
+		"rescindir el contrato", "rescindir mi contrato", "romper el contrato",
+		"no vuelvo a {comprar|contratar|pedir|confiar}", "nunca mas {compro|contrato|vuelvo}", "cierren todas mis lineas",
+		"buscando otra compañia", "buscando ya otra compañia", "buscando otro operador", "buscar otra compañia",
+		"me voy a la competencia", "me voy con la competencia", "me paso a la competencia",
+		"me cambio de compañia", "me cambio de operador", "me cambio de operadora",
+		"me voy de {esta|la|vuestra} compañia", "me voy a ir a otra", "me marcho a otra",
+		"cambiarme de compañia", "cambiarme de operador", "me voy a cambiar de compañia",
+		"me voy a cambiar de operador", "hacer la portabilidad", "pedir la portabilidad",
+		"pido la portabilidad", "solicitar la portabilidad", "me llevo el numero",
+		"me llevo mi numero", "no renovare", "no voy a renovar", "dejo de ser cliente",
+		"dejar de ser cliente", "ya no quiero ser cliente", "no quiero seguir con vosotros",
+		"no quiero seguir con ustedes", "ultimo mes con vosotros", "me borro",
+		// English
+		"cancel my {account|subscription|service|contract|membership|plan|policy|internet|line|broadband}",
+		"cancel the {account|subscription|service|contract|membership|plan|policy}",
+		"cancel {my|the} * {account|subscription|service|contract|membership|plan}",
+		"cancelling my {account|subscription|service|contract|membership|plan}",
+		"canceling my {account|subscription|service|contract|membership|plan}",
+		"close all my {lines|accounts}", "close my lines", "want to cancel and", "cancellation number",
+		"looking for another provider", "looking for a new provider", "won't be {shopping|ordering|buying|flying} {here|with you} again",
+		"never {shopping|ordering|buying|flying} {here|with you} again", "taking my custom elsewhere",
+		"close my account", "closing my account", "terminate my {contract|account|service}",
+		"end my {contract|subscription}", "switching to", "switch to another provider",
+		"switching providers", "switch providers", "i'm leaving", "im leaving",
+		"i am leaving", "taking my business elsewhere", "take my business elsewhere",
+		"port my number", "porting my number", "port out", "going to a competitor",
+		"going with another", "find another provider", "finding another provider",
+		"won't be renewing", "will not renew", "not renewing", "done with you",
+		"i'm done with", "im done with", "i want out", "leave your company",
+		"never using you again", "no longer be a customer", "stop being a customer",
+	},
+	CueRepeatContact: {
+		// Spanish
+		"{segunda|tercera|cuarta|quinta|sexta|decima|enesima|mil|cien|20|3|4|5} vez que {llamo|llamamos|escribo|contacto|reclamo|pido|aviso|os llamo|os escribo|os aviso|les llamo|les escribo|pongo|os lo digo|lo digo|lo explico|intento|me pongo}",
+		"por {segunda|tercera|cuarta|quinta|enesima|decima} vez",
+		"{varias|muchas|tres|cuatro|cinco|mil|cien|10|3|4|5|seis|diez} veces {llamando|llamado|he llamado|que llamo|os he llamado|escribiendo|reclamando}",
+		"he llamado {varias|muchas|tres|cuatro|cinco|mil|cien|10|3|4|5|seis|diez|ya} veces",
+		"ya llame", "llame ayer", "ayer y antes de ayer",
+		"ya he llamado", "ya os he llamado", "ya he escrito", "ya os he escrito",
+		"ya lo he explicado", "ya os lo he dicho", "ya os lo dije", "ya lo dije",
+		"otra vez lo mismo", "otra vez igual", "siempre lo mismo", "cada vez que llamo",
+		"llevo {dias|semanas|meses|horas|un mes|una semana|dos semanas|tres semanas|2 semanas|3 semanas} {llamando|esperando|reclamando|escribiendo|sin}",
+		"llevamos {dias|semanas|meses} {llamando|esperando|reclamando|sin}",
+		"vuelvo a llamar", "vuelvo a escribir", "vuelvo a reclamar", "de nuevo os escribo",
+		"de nuevo os llamo", "sigo esperando", "sigo sin", "todavia sin", "aun sin",
+		"os lo he repetido", "lo he repetido", "no es la primera vez",
+		// English
+		"{second|third|fourth|fifth|sixth|tenth|nth|umpteenth|hundredth|2nd|3rd|4th|5th|10th} time {i|i've|ive|i'm|im|we|we've|that|i|calling|writing|contacting|asking|reporting}",
+		"{called|contacted|emailed|written|chatted|phoned|messaged|tried} {three|four|five|six|several|multiple|many|numerous|3|4|5|6|10|a dozen} times",
+		"{three|four|five|several|multiple|many|3|4|5|10} times {now|already|this week|today}",
+		"{called|contacted|emailed|written} you {three|four|five|several|multiple|many|3|4|5|10} times",
+		"yesterday and the day before", "third {survey|email|call|message|chat}", "i rang yesterday",
+		"i keep calling", "i keep having to call", "keep having to call", "i've already called",
+		"ive already called", "already called", "already contacted", "already explained",
+		"already told you", "every time i call", "each time i call", "again and again",
+		"over and over", "still waiting", "still not fixed", "still no", "same problem again",
+		"same issue again", "yet again", "once again", "for the {second|third|fourth|fifth|nth|umpteenth} time",
+		"not the first time", "{weeks|months|days} now", "for {weeks|months|days}",
+	},
+	CueComplaint: {
+		"reclamacion", "reclamaciones", "hoja de reclamaciones", "libro de reclamaciones",
+		"poner una reclamacion", "queja formal", "poner una queja", "una queja",
+		"quiero quejarme", "presentar una queja", "interponer una queja", "reclamacion formal",
+		"pongo una queja", "voy a reclamar", "reclamare", "pienso reclamar",
+		"file a complaint", "filing a complaint", "formal complaint", "make a complaint",
+		"lodge a complaint", "raise a complaint", "complaint", "complaints", "escalate",
+		"escalate this", "escalating", "speak to a {manager|supervisor}",
+		"talk to a {manager|supervisor}", "your manager", "your supervisor",
+	},
+	CueRegulator: {
+		"ocu", "facua", "omic", "cnmc", "setsi", "adicae", "asufin", "consumur",
+		"{oficina|organismo|organismos|departamento|direccion|servicio|junta} de consumo",
+		"{a|en|ante|con|al} consumo", "consumo de {mi|la} {comunidad|ciudad|ayuntamiento}",
+		"{ir|acudir|denunciar|denunciaros|llevaros|iré|ire|voy} a consumo",
+		"arbitraje de consumo", "junta arbitral", "abogado", "abogados", "abogada",
+		"mi abogado", "denuncia", "denunciar", "denunciaros", "denunciare", "os denuncio",
+		"poner una demanda", "una demanda", "demandaros", "demandar", "os demando",
+		"juzgado", "juzgados", "tribunales", "tribunal", "via judicial", "via legal",
+		"acciones legales", "medidas legales", "banco de españa", "defensor del cliente",
+		"defensor del pueblo", "guardia civil", "policia",
+		"bbb", "better business bureau", "ofcom", "fcc", "ftc", "cfpb", "ombudsman",
+		"ico", "taking this to", "citizens advice",
+		"trading standards", "attorney general", "lawyer", "lawyers", "attorney", "attorneys",
+		"sue", "sue you", "suing", "lawsuit", "small claims", "legal action",
+		"take legal action", "court", "report you to", "regulator", "chargeback",
+	},
+}
+
+// cueOrder is the order of Result.Cues.
+var cueOrder = [...]string{CueCancellation, CueRepeatContact, CueComplaint, CueRegulator, CueCompetitor}
+
+type cuePattern struct {
+	words []string // after the first; "*" is any one word
+	cue   uint8    // index in cueOrder
+}
+
+// cueIndex finds cue patterns by their first word.
+type cueIndex map[string][]cuePattern
+
+// expand turns "a {b|c} d" into "a b d", "a c d".
+func expand(p string) []string {
+	i := strings.IndexByte(p, '{')
+	if i < 0 {
+		return []string{p}
+	}
+	j := strings.IndexByte(p[i:], '}')
+	if j < 0 {
+		return []string{p}
+	}
+	j += i
+	var out []string
+	for _, alt := range strings.Split(p[i+1:j], "|") {
+		out = append(out, expand(p[:i]+alt+p[j+1:])...)
+	}
+	return out
+}
+
+func buildCues(competitors []string) (cueIndex, error) {
+	idx := cueIndex{}
+	add := func(pattern string, cue uint8) error {
+		for _, p := range expand(pattern) {
+			words := strings.Fields(foldTerm(p))
+			if len(words) == 0 || words[0] == "*" {
+				return fmt.Errorf("cue pattern %q: must start with a word", pattern)
+			}
+			idx[words[0]] = append(idx[words[0]], cuePattern{words: words[1:], cue: cue})
+		}
+		return nil
+	}
+	for i, name := range cueOrder {
+		for _, p := range cuePatterns[name] {
+			if err := add(p, uint8(i)); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for _, c := range competitors {
+		// A competitor name is matched as whole words, folded like the text; its
+		// punctuation splits words the same way tokenize does.
+		var words []string
+		var cur strings.Builder
+		for _, r := range foldTerm(c) {
+			if r == ' ' || !(r == '\'' || isWordRune(r)) {
+				if cur.Len() > 0 {
+					words = append(words, cur.String())
+					cur.Reset()
+				}
+				continue
+			}
+			cur.WriteRune(r)
+		}
+		if cur.Len() > 0 {
+			words = append(words, cur.String())
+		}
+		if len(words) == 0 {
+			continue
+		}
+		idx[words[0]] = append(idx[words[0]], cuePattern{words: words[1:], cue: uint8(len(cueOrder) - 1)})
+	}
+	return idx, nil
+}
+
+// match returns a bit set of the cues found in t.
+func (idx cueIndex) match(t *tokenized) uint8 {
+	var found uint8
+	for i := range t.toks {
+		pats, ok := idx[string(t.span(i, i))]
+		if !ok {
+			continue
+		}
+	next:
+		for _, p := range pats {
+			if found&(1<<p.cue) != 0 || i+len(p.words) >= len(t.toks) {
+				continue
+			}
+			for k, w := range p.words {
+				if w != "*" && string(t.span(i+1+k, i+1+k)) != w {
+					continue next
+				}
+			}
+			found |= 1 << p.cue
+		}
+	}
+	return found
+}
+
+func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
