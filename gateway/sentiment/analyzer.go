@@ -330,7 +330,7 @@ func (a *Analyzer) valenceSum(l *language, t *tokenized, s *scratch) float64 {
 		case roleBut:
 			pivot, before, after = i, 1-butScale, 1+butScale
 		case roleAlthough:
-			if i == 0 || items[i-1].brk {
+			if i == 0 {
 				pivot = -1
 				for j := i; j < len(items)-1; j++ {
 					if items[j].brk {

@@ -56,20 +56,20 @@ const maxPhrase = 6
 // foldTerm folds a lexicon term exactly as tokenize folds text: lower case, accents
 // removed, single spaces.
 func foldTerm(s string) string {
-	var b strings.Builder
+	var b []byte
 	space := false
 	for _, r := range strings.TrimSpace(s) {
 		if unicode.IsSpace(r) {
 			space = true
 			continue
 		}
-		if space && b.Len() > 0 {
-			b.WriteByte(' ')
+		if space && len(b) > 0 {
+			b = append(b, ' ')
 		}
 		space = false
-		b.WriteRune(fold(unicode.ToLower(r)))
+		b = utf8.AppendRune(b, fold(unicode.ToLower(r)))
 	}
-	return b.String()
+	return string(b)
 }
 
 // readLexicon parses "term<TAB>valence[<TAB>…]" (VADER, AFINN) or "term valence" (hush's
@@ -140,7 +140,13 @@ func newLanguage(code, general, hush string, fn map[string]entry, stem func([]by
 			return nil, err
 		}
 		for term, v := range lex {
-			l.set(term, entry{valence: v, hasVal: true})
+			e := entry{valence: v, hasVal: true}
+			if v == 0 && strings.Contains(term, " ") {
+				// A neutral phrase ("eso es todo", "por favor") consumes its words and, like
+				// a clause break, stops negation from reaching past it.
+				e.role = roleSkip
+			}
+			l.set(term, e)
 		}
 	}
 	for term, e := range fn {

@@ -7,7 +7,7 @@ const (
 	boostDecr     = -0.293
 	capsIncr      = 0.733 // a word in capitals among lower-case words
 	negScalar     = -0.74 // a negated valence
-	partialScalar = -0.5  // "poco profesional": less than a full negation
+	partialScalar = -0.8  // "poco profesional" is litotes for "unprofessional"
 	neverSoScale  = 1.25  // "never so good"
 	butScale      = 0.5   // before "but" ×0.5, after ×1.5
 	exclaimIncr   = 0.292 // each "!" up to four

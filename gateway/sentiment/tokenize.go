@@ -19,11 +19,11 @@ type token struct {
 // tokenized is a text after tokenize: the folded buffer, its tokens and the punctuation
 // VADER weighs.
 type tokenized struct {
-	buf      []byte
-	toks     []token
-	exclaims int
+	buf       []byte
+	toks      []token
+	exclaims  int
 	questions int
-	esChars  int // ñ, ¿, ¡ and accented vowels: evidence for Spanish
+	esChars   int // ñ, ¿, ¡ and accented vowels: evidence for Spanish
 }
 
 func (t *tokenized) text(i int) string { return string(t.buf[t.toks[i].start:t.toks[i].end]) }
@@ -125,12 +125,13 @@ func (a *Analyzer) scanChunk(chunk string, t *tokenized) {
 	var upperN, lowerN int
 	var last rune
 	var run int
+	collapsed := false // a run of three equal letters was shrunk in this token
 	startTok := func() {
 		if len(t.toks) > 0 {
 			t.buf = append(t.buf, ' ')
 		}
 		t.toks = append(t.toks, token{start: int32(len(t.buf))})
-		inWord, upperN, lowerN, last, run = true, 0, 0, 0, 0
+		inWord, upperN, lowerN, last, run, collapsed = true, 0, 0, 0, 0, false
 	}
 	endTok := func() {
 		if !inWord {
@@ -140,6 +141,10 @@ func (a *Analyzer) scanChunk(chunk string, t *tokenized) {
 		// A trailing apostrophe is quotation, not part of the word.
 		for len(t.buf) > int(tk.start) && t.buf[len(t.buf)-1] == '\'' {
 			t.buf = t.buf[:len(t.buf)-1]
+		}
+		if r, size := utf8.DecodeRune(t.buf[tk.start:]); collapsed && int(tk.start)+size == len(t.buf) {
+			// The whole token was one letter repeated ("BBB", "www"): an acronym, kept.
+			t.buf = utf8.AppendRune(utf8.AppendRune(t.buf, r), r)
 		}
 		tk.end = int32(len(t.buf))
 		tk.word = upperN+lowerN > 0
@@ -175,6 +180,7 @@ func (a *Analyzer) scanChunk(chunk string, t *tokenized) {
 				if run >= 2 && unicode.IsLetter(f) {
 					// Third equal letter in a row: drop it and shrink the pair to one.
 					if run == 2 {
+						collapsed = true
 						t.buf = t.buf[:len(t.buf)-utf8.RuneLen(f)]
 					}
 					continue
