@@ -15,7 +15,7 @@ import (
 // negative word in an otherwise plain request ("tengo un problema con la factura") is not
 // a frustrated customer.
 const (
-	NegativeThreshold = -0.25 // score <= this → negative
+	NegativeThreshold = -0.2 // score <= this → negative
 	PositiveThreshold = 0.3   // score >= this → positive
 )
 
