@@ -16,7 +16,7 @@ import (
 // a frustrated customer.
 const (
 	NegativeThreshold = -0.2 // score <= this → negative
-	PositiveThreshold = 0.3   // score >= this → positive
+	PositiveThreshold = 0.3  // score >= this → positive
 )
 
 // How cues move the score. A strong cue (cancellation, repeat contact, formal complaint,
