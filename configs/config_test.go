@@ -314,7 +314,7 @@ func TestDefault(t *testing.T) {
 	for _, r := range cfg.Rules {
 		names = append(names, r.Name)
 	}
-	wantRules := []string{"low-csat", "detractor-nps", "negative-sentiment", "repeated-contacts", "abandoned-call", "open-complaint"}
+	wantRules := []string{"low-csat", "detractor-nps", "negative-sentiment", "frustration-cues", "repeated-contacts", "abandoned-call", "open-complaint"}
 	if !reflect.DeepEqual(names, wantRules) {
 		t.Errorf("rules %v, want %v", names, wantRules)
 	}

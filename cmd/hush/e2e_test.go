@@ -56,7 +56,7 @@ func TestSeedRulesEndToEnd(t *testing.T) {
 			rule: "negative-sentiment",
 			events: []map[string]any{{
 				"type": "chat.message", "customer": customerOf(ana), "channel": "email",
-				"text":      "third time I ask and nobody answers",
+				"text":      "the app keeps crashing and nobody answers",
 				"sentiment": map[string]any{"score": -0.8, "label": "negative"},
 			}},
 			length: 7 * day,

@@ -23,6 +23,7 @@ import (
 	"github.com/hush-gateway/hush/connectors"
 	"github.com/hush-gateway/hush/gateway"
 	"github.com/hush-gateway/hush/gateway/policy"
+	"github.com/hush-gateway/hush/gateway/sentiment"
 	"github.com/hush-gateway/hush/gateway/server"
 	"github.com/hush-gateway/hush/storage"
 )
@@ -107,7 +108,11 @@ func wire(ctx context.Context, cfg *configs.Config, e env, log *slog.Logger) (_ 
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
 	}
-	rules, err := policy.CompileRules(cfg.Rules)
+	analyzer, scorer, err := buildSentiment(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	rules, err := policy.CompileRules(cfg.Rules, policy.WithTextAnalyzer(analyzer))
 	if err != nil {
 		return nil, fmt.Errorf("compile rules: %w", err)
 	}
@@ -140,6 +145,7 @@ func wire(ctx context.Context, cfg *configs.Config, e env, log *slog.Logger) (_ 
 		Timezone:      cfg.Timezone,
 		DefaultRegion: cfg.DefaultRegion,
 		Costs:         cfg.Costs,
+		Sentiment:     scorer,
 		Now:           e.now,
 		Logger:        log,
 	})
@@ -398,4 +404,29 @@ func runJanitor(ctx context.Context, store gateway.Store, r configs.Retention, n
 			prune()
 		}
 	}
+}
+
+// buildSentiment builds the built-in English/Spanish scorer (for intake and the rules'
+// sentiment() and cues()) and the scorer intake uses: the built-in one, or the configured
+// external service falling back to it.
+func buildSentiment(cfg *configs.Config, log *slog.Logger) (*sentiment.Analyzer, gateway.SentimentScorer, error) {
+	analyzer, err := sentiment.New(sentiment.Options{Competitors: cfg.Sentiment.Competitors, DefaultLanguage: cfg.Sentiment.Language})
+	if err != nil {
+		return nil, nil, fmt.Errorf("build the sentiment scorer: %w", err)
+	}
+	if cfg.Sentiment.URL == "" {
+		return analyzer, analyzer, nil
+	}
+	header := http.Header{}
+	for k, v := range cfg.Sentiment.Headers {
+		header.Set(k, v)
+	}
+	ext, err := sentiment.NewExternal(sentiment.ExternalOptions{
+		URL: cfg.Sentiment.URL, Header: header, Timeout: cfg.Sentiment.Timeout.D(),
+		Fallback: analyzer, Logger: log.With("component", "sentiment"),
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("build the external sentiment scorer: %w", err)
+	}
+	return analyzer, ext, nil
 }

@@ -284,6 +284,13 @@ func CompileRules(specs []gateway.RuleSpec, opts ...RuleOption) (*RuleSet, error
 	if len(errs) > 0 {
 		return nil, errs
 	}
+	if rs.needsText && rs.text == nil {
+		a, err := sentiment.New(sentiment.Options{})
+		if err != nil {
+			return nil, fmt.Errorf("building the text analyzer the rules call: %w", err)
+		}
+		rs.text = a
+	}
 	return rs, nil
 }
 

@@ -41,6 +41,7 @@ func status(s string) func(*gateway.Event) {
 	return func(e *gateway.Event) { e.Status = s }
 }
 func tags(ts ...string) func(*gateway.Event) { return func(e *gateway.Event) { e.Tags = ts } }
+func text(s string) func(*gateway.Event)     { return func(e *gateway.Event) { e.Text = s } }
 func wait(s float64) func(*gateway.Event)    { return func(e *gateway.Event) { e.WaitSeconds = num(s) } }
 func ago(d time.Duration) func(*gateway.Event) {
 	return func(e *gateway.Event) { e.At = t0.Add(-d) }
@@ -83,6 +84,17 @@ func TestSeedRules(t *testing.T) {
 		{"angry call transcript", ev("call.completed", sentiment(-0.9, "negative")), nil, []string{"negative-sentiment"}},
 		{"angry survey comment, good score", ev("survey.response", csat(4), sentiment(-0.7, "negative")), nil, []string{"negative-sentiment"}},
 		{"angry ticket is not a chat", ev("ticket.opened", sentiment(-0.9, "negative")), nil, nil},
+		// Texts hush scores itself: sentiment(event.text) and cues(event.text).
+		{"angry Spanish chat, no sentiment given", ev("chat.message", text("Esto es una vergüenza, un servicio pésimo y nadie me ayuda")), nil, []string{"negative-sentiment"}},
+		{"angry English transcript, vendor said neutral", ev("call.completed", text("this is absolutely ridiculous, worst service ever, I'm furious"),
+			func(e *gateway.Event) { e.Sentiment = &gateway.Sentiment{Score: 0, Label: "neutral", Source: "vendor"} }), nil, []string{"negative-sentiment"}},
+		{"polite Spanish chat", ev("chat.message", text("Claro que sí, no hay problema. Gracias, todo perfecto")), nil, nil},
+		{"leaving, in Spanish", ev("chat.message", text("Quiero darme de baja, me voy a la competencia")), nil, []string{"frustration-cues"}},
+		{"regulator, in English", ev("survey.response", text("I will report you to Ofcom")), nil, []string{"frustration-cues"}},
+		{"third call, in Spanish", ev("call.completed", text("es la tercera vez que llamo por lo mismo")), nil, []string{"frustration-cues"}},
+		{"cancel an appointment is not leaving", ev("chat.message", text("Can I cancel my appointment on Tuesday please?")), nil, nil},
+		{"SMS BAJA is an SMS opt-out, not a goodbye", ev("sms.inbound", text("Darme de BAJA")), nil, nil},
+		{"cues on a ticket update do not count", ev("ticket.updated", text("Quiero darme de baja")), nil, nil},
 
 		{"third contact about a topic in a day", ev("call.completed", topic("z:1")),
 			[]gateway.Event{ev("chat.message", topic("z:1"), ago(3*time.Hour)), ev("ticket.opened", topic("z:1"), ago(20*time.Hour))},
@@ -138,6 +150,7 @@ func TestSeedRuleActions(t *testing.T) {
 		"low-csat":           {Silence: &gateway.SilenceSpec{For: days(15)}, Alert: "retention"},
 		"detractor-nps":      {Silence: &gateway.SilenceSpec{For: days(30)}, Alert: "retention"},
 		"negative-sentiment": {Silence: &gateway.SilenceSpec{For: days(7)}},
+		"frustration-cues":   {Silence: &gateway.SilenceSpec{For: days(30)}, Alert: "retention"},
 		"repeated-contacts":  {Silence: &gateway.SilenceSpec{UntilResolved: true, Then: days(7)}},
 		"abandoned-call":     {Silence: &gateway.SilenceSpec{For: days(2)}},
 		"open-complaint":     {Silence: &gateway.SilenceSpec{UntilResolved: true, Then: days(1)}},

@@ -92,7 +92,7 @@ func (x *External) ScoreText(ctx context.Context, text, language string) (gatewa
 	out := gateway.Sentiment{Score: *ans.Score, Label: ans.Label, Source: gateway.SentimentExternal,
 		Language: builtin.Language, Cues: builtin.Cues}
 	if out.Label == "" {
-		out.Label = labelOfScore(out.Score)
+		out.Label = labelOf(out.Score)
 	}
 	if ans.Language != "" {
 		out.Language = ans.Language
@@ -152,16 +152,4 @@ func (x *External) ask(ctx context.Context, text, language string) (externalAnsw
 		return ans, errors.New("answer's label is not negative, neutral or positive")
 	}
 	return ans, nil
-}
-
-// labelOfScore labels a service's score that came without a label, with VADER's own
-// thresholds (±0.05).
-func labelOfScore(score float64) string {
-	switch {
-	case score <= -0.05:
-		return Negative
-	case score >= 0.05:
-		return Positive
-	}
-	return Neutral
 }
