@@ -31,7 +31,9 @@ func TestExternal(t *testing.T) {
 		wantLabel  string
 		wantCue    string
 	}{
-		{"score and label", func(w http.ResponseWriter) { io.WriteString(w, `{"score": -0.9, "label": "negative", "cues": ["churn_model"]}`) },
+		{"score and label", func(w http.ResponseWriter) {
+			io.WriteString(w, `{"score": -0.9, "label": "negative", "cues": ["churn_model"]}`)
+		},
 			gateway.SentimentExternal, -0.9, Negative, "churn_model"},
 		{"score only: labelled by the built-in thresholds", func(w http.ResponseWriter) { io.WriteString(w, `{"score": 0.6}`) },
 			gateway.SentimentExternal, 0.6, Positive, CueRepeatContact},
