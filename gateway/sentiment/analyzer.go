@@ -137,8 +137,9 @@ func (a *Analyzer) AnalyzeLang(text, lang string) Result {
 			l = a.es
 		}
 	}
-	sum := a.valenceSum(l, t, s)
-	found := a.cues.match(t)
+	found, implicit := a.cues.match(t)
+	implicit += leadingLowScore(text)
+	sum := a.valenceSum(l, t, s, implicit)
 
 	strong := found &^ (1 << (len(cueOrder) - 1))
 	if strong != 0 {
@@ -211,7 +212,11 @@ func (a *Analyzer) detect(t *tokenized) string {
 
 // valenceSum is VADER's sentiment_valence over every unit, then its "but" rule and
 // punctuation emphasis, returning the raw sum before normalization.
-func (a *Analyzer) valenceSum(l *language, t *tokenized, s *scratch) float64 {
+//
+// implicit is the valence of the implicit-frustration patterns (frustration.go): it
+// joins the sum before punctuation emphasis, and makes a sarcastic opener count as
+// negative ("Fantastic, now the app doesn't work either").
+func (a *Analyzer) valenceSum(l *language, t *tokenized, s *scratch, implicit float64) float64 {
 	items := s.items[:0]
 	words, upperWords := 0, 0
 	for i := 0; i < len(t.toks); {
@@ -309,6 +314,12 @@ func (a *Analyzer) valenceSum(l *language, t *tokenized, s *scratch) float64 {
 				k = 4 // contrast, and a filler phrase ("eso es todo"), end the window
 			}
 		}
+		if it.e.noFlip {
+			// A phrase that carries its own negation ("no funciona", "nadie me contesta")
+			// is not flipped by another negator: Spanish negative concord ("nunca nadie
+			// me contesta") and English emphasis say the same thing twice.
+			negated, partialNeg = false, false
+		}
 		switch {
 		case neverSo:
 			v *= neverSoScale
@@ -320,6 +331,8 @@ func (a *Analyzer) valenceSum(l *language, t *tokenized, s *scratch) float64 {
 		}
 		it.valence = v
 	}
+
+	sarcasm(items, implicit)
 
 	// Contrast: VADER's "but" rule on the first contrast word. "aunque"/"although" at the
 	// start of a clause concedes that clause: the one after its comma weighs more; in
@@ -350,7 +363,7 @@ func (a *Analyzer) valenceSum(l *language, t *tokenized, s *scratch) float64 {
 		}
 		break
 	}
-	sum := 0.0
+	sum := implicit
 	for i := range items {
 		v := items[i].valence
 		switch {
@@ -378,6 +391,85 @@ func (a *Analyzer) valenceSum(l *language, t *tokenized, s *scratch) float64 {
 	}
 	return sum
 }
+
+// sarcasm turns a positive opener into a negative one when the rest of the text
+// complains: "Genial, otra vez sin luz", "Brilliant, the engineer never turned up".
+// The opener is the first unit with valence, among the first two, closed by a clause
+// break; the rest must be clearly negative (lexicon and implicit patterns together) and
+// carry no contrast word.
+// A positive text ("Genial, muchas gracias") and a polite request are left alone.
+func sarcasm(items []item, implicit float64) {
+	first := -1
+	for i := 0; i < len(items) && i < 2; i++ {
+		if items[i].valence != 0 {
+			first = i
+			break
+		}
+		if items[i].brk {
+			return
+		}
+	}
+	if first < 0 || items[first].valence <= 0 || !items[first].brk || first == len(items)-1 {
+		return
+	}
+	rest := implicit
+	for _, it := range items[first+1:] {
+		if it.e.role == roleBut || it.e.role == roleAlthough {
+			return // a concession ("Genial, aunque caro") is weighed by the contrast rule
+		}
+		rest += it.valence
+	}
+	if rest <= sarcasmRest {
+		items[first].valence = -items[first].valence
+	}
+}
+
+// sarcasmRest is how negative the rest of a text must be for its positive opener to be
+// read as sarcasm: one clear complaint ("no funciona" is -2.5), not a mild word.
+const sarcasmRest = -2.0
+
+// leadingLowScore is the valence of a survey comment that starts with a low score:
+// "3/10, …", "2 - …", "1. …". With a denominator the score is low at 40% or less; with
+// none, the scale is unknown (0–10 or 1–5) and only 0–3 counts.
+func leadingLowScore(text string) float64 {
+	i := 0
+	for i < len(text) && (text[i] == ' ' || text[i] == '\t') {
+		i++
+	}
+	num, n := 0, 0
+	for ; i < len(text) && text[i] >= '0' && text[i] <= '9' && n < 3; i++ {
+		num = num*10 + int(text[i]-'0')
+		n++
+	}
+	if n == 0 || i >= len(text) || text[i] >= '0' && text[i] <= '9' {
+		return 0
+	}
+	for i < len(text) && text[i] == ' ' {
+		i++
+	}
+	if i >= len(text) {
+		return 0
+	}
+	switch text[i] {
+	case '/':
+		den, m := 0, 0
+		for i++; i < len(text) && text[i] >= '0' && text[i] <= '9' && m < 3; i++ {
+			den = den*10 + int(text[i]-'0')
+			m++
+		}
+		if den > 0 && num <= den && float64(num) <= 0.4*float64(den) {
+			return lowScoreWeight
+		}
+	case '-', '.', ':', ',', ')':
+		if num <= 3 {
+			return lowScoreWeight
+		}
+	}
+	return 0
+}
+
+// lowScoreWeight: a low score given before the comment is the customer's own rating.
+const lowScoreWeight = -2.0
 
 // crosses tells whether a clause break falls inside tokens i..j.
 func crosses(t *tokenized, i, j int) bool {

@@ -119,17 +119,32 @@ var cuePatterns = map[string][]string{
 var cueOrder = [...]string{CueCancellation, CueRepeatContact, CueComplaint, CueRegulator, CueCompetitor}
 
 type cuePattern struct {
-	words []string // after the first; "*" is any one word
-	cue   uint8    // index in cueOrder
+	words  []string // after the first; "*" is any one word, "#" a number
+	cue    uint8    // index in cueOrder, or implicitCue
+	weight float64  // implicitCue: the raw valence a match adds
+	start  bool     // "^": the match must begin the text
+	end    bool     // "$": the match must end the text
 }
+
+// implicitCue marks an implicit-frustration pattern (frustration.go): it adds valence,
+// it is not a cue reported in Result.Cues.
+const implicitCue = 255
 
 // cueIndex finds cue patterns by their first word.
 type cueIndex map[string][]cuePattern
 
-// expand turns "a {b|c} d" into "a b d", "a c d".
+// expand turns "a {b|c} d" into "a b d", "a c d", and "a ~ d" (a gap of up to two
+// words) into "a d", "a * d", "a * * d".
 func expand(p string) []string {
 	i := strings.IndexByte(p, '{')
 	if i < 0 {
+		if g := strings.Index(p, " ~ "); g >= 0 {
+			var out []string
+			for _, gap := range []string{" ", " * ", " * * "} {
+				out = append(out, expand(p[:g]+gap+p[g+3:])...)
+			}
+			return out
+		}
 		return []string{p}
 	}
 	j := strings.IndexByte(p[i:], '}')
@@ -146,19 +161,34 @@ func expand(p string) []string {
 
 func buildCues(competitors []string) (cueIndex, error) {
 	idx := cueIndex{}
-	add := func(pattern string, cue uint8) error {
+	add := func(pattern string, cue uint8, weight float64) error {
 		for _, p := range expand(pattern) {
 			words := strings.Fields(foldTerm(p))
-			if len(words) == 0 || words[0] == "*" {
+			cp := cuePattern{cue: cue, weight: weight}
+			if len(words) > 0 && words[0] == "^" {
+				cp.start, words = true, words[1:]
+			}
+			if len(words) > 0 && words[len(words)-1] == "$" {
+				cp.end, words = true, words[:len(words)-1]
+			}
+			if len(words) == 0 || words[0] == "*" || words[0] == "#" {
 				return fmt.Errorf("cue pattern %q: must start with a word", pattern)
 			}
-			idx[words[0]] = append(idx[words[0]], cuePattern{words: words[1:], cue: cue})
+			cp.words = words[1:]
+			idx[words[0]] = append(idx[words[0]], cp)
 		}
 		return nil
 	}
 	for i, name := range cueOrder {
 		for _, p := range cuePatterns[name] {
-			if err := add(p, uint8(i)); err != nil {
+			if err := add(p, uint8(i), 0); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for _, group := range implicitPatterns {
+		for _, p := range group.patterns {
+			if err := add(p, implicitCue, group.weight); err != nil {
 				return nil, err
 			}
 		}
@@ -189,28 +219,49 @@ func buildCues(competitors []string) (cueIndex, error) {
 	return idx, nil
 }
 
-// match returns a bit set of the cues found in t.
-func (idx cueIndex) match(t *tokenized) uint8 {
-	var found uint8
+// match returns a bit set of the cues found in t and the valence of the implicit
+// frustration patterns found (at most one per starting word, the strongest; the total
+// capped at maxImplicit).
+func (idx cueIndex) match(t *tokenized) (found uint8, implicit float64) {
+	last := len(t.toks) - 1
 	for i := range t.toks {
 		pats, ok := idx[string(t.span(i, i))]
 		if !ok {
 			continue
 		}
+		best := 0.0
 	next:
 		for _, p := range pats {
-			if found&(1<<p.cue) != 0 || i+len(p.words) >= len(t.toks) {
+			j := i + len(p.words) // the match's last token
+			if j > last || p.start && i != 0 || p.end && j != last {
+				continue
+			}
+			if p.cue != implicitCue && found&(1<<p.cue) != 0 {
 				continue
 			}
 			for k, w := range p.words {
-				if w != "*" && string(t.span(i+1+k, i+1+k)) != w {
-					continue next
+				tok := t.span(i+1+k, i+1+k)
+				switch w {
+				case "*":
+				case "#":
+					if !isNumber(tok) {
+						continue next
+					}
+				default:
+					if string(tok) != w {
+						continue next
+					}
 				}
 			}
-			found |= 1 << p.cue
+			if p.cue == implicitCue {
+				best = min(best, p.weight)
+			} else {
+				found |= 1 << p.cue
+			}
 		}
+		implicit += best
 	}
-	return found
+	return found, max(implicit, -maxImplicit)
 }
 
 func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }

@@ -21,7 +21,7 @@ func TestExplain(t *testing.T) {
 	if a.detect(&s.t) == English {
 		l = a.en
 	}
-	sum := a.valenceSum(l, &s.t, s)
+	sum := a.valenceSum(l, &s.t, s, 0)
 	for _, it := range s.items {
 		t.Logf("%-20q role=%d lex=%+.2f -> %+.3f", s.t.text(it.last), it.e.role, it.e.valence, it.valence)
 	}

@@ -36,6 +36,7 @@ type entry struct {
 	boost   float64 // roleBooster: scalar added to the next valence's magnitude
 	hasVal  bool
 	role    role
+	noFlip  bool // a phrase that starts with a negator: not negated again
 }
 
 // language is one language's tables: single words, phrases (2-5 words) and the light
@@ -151,6 +152,13 @@ func newLanguage(code, general, hush string, fn map[string]entry, stem func([]by
 	}
 	for term, e := range fn {
 		l.set(foldTerm(term), e)
+	}
+	for term, e := range l.phrases {
+		head, _, _ := strings.Cut(term, " ")
+		if e.role == roleNone && l.words[head].role == roleNegator {
+			e.noFlip = true
+			l.phrases[term] = e
+		}
 	}
 	if stem != nil {
 		// The stem fallback averages every single-word valence that shares a stem.
