@@ -295,6 +295,9 @@ func (a *Analyzer) valenceSum(l *language, t *tokenized, s *scratch, implicit fl
 				}
 				v += b
 			case roleNegator:
+				if answerNo(t, items, i-k) {
+					break
+				}
 				negated = true
 				if l.english && k >= 2 {
 					w := string(t.span(p.last, p.last))
@@ -390,6 +393,16 @@ func (a *Analyzer) valenceSum(l *language, t *tokenized, s *scratch, implicit fl
 		}
 	}
 	return sum
+}
+
+// answerNo tells whether items[j] is one "no" of "no no", a spoken answer ("no no está
+// todo perfecto", "no no it's fine"), not negation of what follows.
+func answerNo(t *tokenized, items []item, j int) bool {
+	isNo := func(k int) bool {
+		return k >= 0 && k < len(items) && items[k].e.role == roleNegator &&
+			items[k].last >= 0 && string(t.span(items[k].last, items[k].last)) == "no"
+	}
+	return isNo(j) && (isNo(j-1) || isNo(j+1))
 }
 
 // sarcasm turns a positive opener into a negative one when the rest of the text

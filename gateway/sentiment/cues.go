@@ -56,6 +56,16 @@ var cuePatterns = map[string][]string{
 		"won't be renewing", "will not renew", "not renewing", "done with you",
 		"i'm done with", "im done with", "i want out", "leave your company",
 		"never using you again", "no longer be a customer", "stop being a customer",
+		"how do i leave", "how can i leave", "what do i need to do to leave",
+		"looking at other {providers|companies|suppliers|banks|networks|options|insurers}",
+		"{thinking|thought} {of|about} {leaving|switching|cancelling|canceling|moving}",
+		"considering {leaving|switching|cancelling|canceling|moving}",
+		"cancel {everything|it all|the lot|all of it}", "close my {current|bank|savings|joint} account",
+		"{moving|move|going|switching} to a {different|new|cheaper|better} {supplier|provider|bank|network|company|insurer|operator}",
+		"switching {this|next} {week|month}", "switched to",
+		"{mirando|buscando|mirar|buscar} {otras|otra} {compañias|compañia|operadoras|operadora|opciones|ofertas|aseguradoras|aseguradora|comercializadora|comercializadoras}",
+		"me cambio de {comercializadora|banco|aseguradora|proveedor|compañia}",
+		"pensando en {irme|cambiarme|darme de baja|marcharme}", "me planteo {irme|cambiarme|cambiar|darme de baja}",
 	},
 	CueRepeatContact: {
 		// Spanish
@@ -69,7 +79,7 @@ var cuePatterns = map[string][]string{
 		"otra vez lo mismo", "otra vez igual", "siempre lo mismo", "cada vez que llamo",
 		"llevo {dias|semanas|meses|horas|un mes|una semana|dos semanas|tres semanas|2 semanas|3 semanas} {llamando|esperando|reclamando|escribiendo|sin}",
 		"llevamos {dias|semanas|meses} {llamando|esperando|reclamando|sin}",
-		"vuelvo a llamar", "vuelvo a escribir", "vuelvo a reclamar", "de nuevo os escribo",
+		"vuelvo a {llamar|escribir} {porque|otra vez|de nuevo|por lo mismo|por el mismo|por la misma}", "vuelvo a reclamar", "de nuevo os escribo",
 		"de nuevo os llamo", "sigo esperando", "sigo sin", "todavia sin", "aun sin",
 		"os lo he repetido", "lo he repetido", "no es la primera vez",
 		// English
@@ -112,6 +122,10 @@ var cuePatterns = map[string][]string{
 		"trading standards", "attorney general", "lawyer", "lawyers", "attorney", "attorneys",
 		"sue", "sue you", "suing", "lawsuit", "small claims", "legal action",
 		"take legal action", "court", "report you to", "regulator", "chargeback",
+		"fca", "ofgem", "ofwat", "financial ombudsman", "energy ombudsman", "solicitor", "solicitors",
+		"watchdog", "my mp", "aepd", "proteccion de datos", "profeco", "sernac", "indecopi",
+		"defensa del consumidor", "{asociacion|asociaciones|organizacion|organizaciones} de consumidores",
+		"cnmv", "direccion general de seguros", "ministerio de consumo",
 	},
 }
 
