@@ -335,7 +335,7 @@ func (a *Analyzer) valenceSum(l *language, t *tokenized, s *scratch, implicit fl
 		it.valence = v
 	}
 
-	sarcasm(items, implicit)
+	sarcasm(t, items, implicit)
 
 	// Contrast: VADER's "but" rule on the first contrast word. "aunque"/"although" at the
 	// start of a clause concedes that clause: the one after its comma weighs more; in
@@ -411,9 +411,9 @@ func answerNo(t *tokenized, items []item, j int) bool {
 // break; the rest must be clearly negative (lexicon and implicit patterns together) and
 // carry no contrast word.
 // A positive text ("Genial, muchas gracias") and a polite request are left alone.
-func sarcasm(items []item, implicit float64) {
+func sarcasm(t *tokenized, items []item, implicit float64) {
 	first := -1
-	for i := 0; i < len(items) && i < 2; i++ {
+	for i := 0; i < len(items) && i < 3; i++ {
 		if items[i].valence != 0 {
 			first = i
 			break
@@ -422,7 +422,12 @@ func sarcasm(items []item, implicit float64) {
 			return
 		}
 	}
-	if first < 0 || items[first].valence <= 0 || !items[first].brk || first == len(items)-1 {
+	if first < 0 || items[first].valence <= 0 || first == len(items)-1 {
+		return
+	}
+	// The opener stands alone: a clause of its own ("Genial, …") or after an
+	// interjection ("oh brilliant so …", "ah pues estupendo …").
+	if !items[first].brk && !interjection(t, items, first-1) {
 		return
 	}
 	rest := implicit
@@ -435,6 +440,18 @@ func sarcasm(items []item, implicit float64) {
 	if rest <= sarcasmRest {
 		items[first].valence = -items[first].valence
 	}
+}
+
+// interjection tells whether items[j] is a word said before a sarcastic opener.
+func interjection(t *tokenized, items []item, j int) bool {
+	if j < 0 {
+		return false
+	}
+	switch string(t.span(items[j].last, items[j].last)) {
+	case "oh", "ah", "ahh", "wow", "anda", "vaya", "pues", "ay", "uy":
+		return true
+	}
+	return false
 }
 
 // sarcasmRest is how negative the rest of a text must be for its positive opener to be

@@ -154,7 +154,8 @@ func aliases() map[string]string {
 		"tb": "tambien", "tmb": "tambien", "tbn": "tambien", "xfa": "porfavor",
 		"porfa": "porfavor", "dnd": "donde", "grax": "gracias",
 		"thx": "thanks", "thnx": "thanks", "ty": "thanks", "plz": "please", "pls": "please",
-		"ur": "your", "r": "are", "cuz": "because", "bc": "because",
+		"ur": "your", "r": "are", "cuz": "because", "bc": "because", "wat": "what", "u": "you",
+		"tp": "tampoco", "bn": "bien", "xa": "para", "ke": "que", "kiero": "quiero", "aki": "aqui",
 	}
 }
 
