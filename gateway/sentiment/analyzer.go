@@ -483,7 +483,9 @@ func leadingLowScore(text string) float64 {
 	switch text[i] {
 	case '/':
 		den, m := 0, 0
-		for i++; i < len(text) && text[i] >= '0' && text[i] <= '9' && m < 3; i++ {
+		for i++; i < len(text) && text[i] == ' '; i++ {
+		}
+		for ; i < len(text) && text[i] >= '0' && text[i] <= '9' && m < 3; i++ {
 			den = den*10 + int(text[i]-'0')
 			m++
 		}

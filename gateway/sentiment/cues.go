@@ -56,7 +56,7 @@ var cuePatterns = map[string][]string{
 		"won't be renewing", "will not renew", "not renewing", "done with you",
 		"i'm done with", "im done with", "i want out", "leave your company",
 		"never using you again", "no longer be a customer", "stop being a customer",
-		"how do i leave", "how can i leave", "what do i need to do to leave",
+		"how do i leave $", "how can i leave $", "how do i leave {you|your company|the company|this company}", "what do i need to do to leave",
 		"looking at other {providers|companies|suppliers|banks|networks|options|insurers}",
 		"{thinking|thought} {of|about} {leaving|switching|cancelling|canceling|moving}",
 		"considering {leaving|switching|cancelling|canceling|moving}",

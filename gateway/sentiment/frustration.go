@@ -15,7 +15,17 @@ var implicitPatterns = []struct {
 	weight   float64
 	patterns []string
 }{
+	// Promises of a good thing and sarcastic templates: strong enough to outweigh the
+	// positive word they contain ("told it would be sorted", "great job losing…").
+	{-3.5, []string{
+		"{was told|were told|been told} ~ {would|that the|it would|it'd|the same|someone would|i'd|id}",
+		"{said|says|told me|told us|that} {you'd|youd|you would|u would|they'd|theyd|they would} {refund|call|ring|fix|sort|send|be|have}",
+		"{if you enjoy|if you like|if you love|si te gusta|si te gustan|si disfrutas|si os gusta}",
+		"{great job|good job|well done|nice one|nice job|enhorabuena|bravo} {losing|breaking|cancelling|canceling|por perder|por romper|por cancelar|por cortar|por estropear}",
+		"{expected|expect|expecting|esperaba|esperaria} ~ {better|more|mejor|mas|otra cosa}", "{esperaba|expected} ~ {mucho mas|much better|much more|far better|a lot more|a lot better}",
+	}},
 	{-2.0, []string{
+		"{nunca|never} {funciona|works|contestan|answer|answers|llega|arrives|coge|cogen|picks up|responde|responden|responds|work|replies|reply}",
 		// Waiting, with a duration.
 		"{espere|esperado|esperando|esperamos|esperaba|esperar} ~ # {horas|hora|dias|semanas|meses|mes|semana}",
 		"{minutos|horas|dias|semanas|meses} {esperando|de espera|en espera|al telefono|sin|y nada|y sigo|y seguimos|llamando|colgado|colgada}",
@@ -50,7 +60,6 @@ var implicitPatterns = []struct {
 		"{extra|hidden} {charges|fees|costs}", "{weren't|werent|never|wasn't|wasnt|not} mentioned",
 		"{pagando de mas|cobrando de mas|cobran de mas|me siguen cobrando|siguen cobrando|sigue cobrando|seguis cobrando}",
 		// Expectations, loyalty invoked.
-		"{expected|expect|expecting|esperaba|esperaria} ~ {better|more|mejor|mas|otra cosa}", "{esperaba|expected} ~ {mucho mas|much better|much more|far better|a lot more|a lot better}",
 		"{how you treat|how you treat your|asi me tratan|me tratan asi|asi tratan|asi tratais|me trateis asi}",
 		"{customer|cliente|clienta} {for|de|desde hace} # {years|años}", "{years|años} {as a customer|de cliente|siendo cliente|con vosotros|con ustedes}",
 		"{been with|con la que llevo|con el que llevo|con quien llevo} ~ # {years|años}", "been with you",
@@ -77,9 +86,7 @@ var implicitPatterns = []struct {
 		"{designed to|wear you down|pasar el sabado|spending your}", "{me tenéis|me teneis|me tienen|me tiene} {frito|frita|harto|harta|loco|loca|negro|negra|aburrido|aburrida}",
 		"{nadie me|nadie nos|nobody|no one|noone|no-one} {da bola|hace caso|resuelve|avisó|aviso|avisa|dice|told|tells|even|thought|did|was|is|from|can}",
 		// Told the same, promised in the conditional.
-		"{was told|were told|been told} ~ {would|that the|it would|it'd|the same|someone would|i'd|id}",
 		"{told|dijeron|dijo|dijisteis|said} ~ ~ {the same|lo mismo|the same thing}",
-		"{you'd|youd|you would|u would} {refund|call|ring|fix|sort|send|be|have}",
 		"{que me llamarian|que me llamaban|que me devolvian|que me lo devolvian|que vendrian|que venian|que lo arreglarian|que me lo arreglaban}",
 		"van # {dias|semanas|meses|horas|llamadas|veces}", "no ha pasado nada",
 		"{used to|solian} {sort|fix|answer|be|do|reply|respond|atender|contestar|arreglar}",
@@ -88,8 +95,6 @@ var implicitPatterns = []struct {
 		"quiero que me devuelvan {el|mi} dinero", "{cargos|gastos|costes|costos} {extra|ocultos|adicionales}",
 		"{even|aun|todavia} {higher|worse|more expensive|mas alta|mas alto|mas cara|mas caro|peor}",
 		"{he pedido|pedido|pedi|solicitado|he solicitado|asked|requested|i've asked|ive asked} ~ {varias veces|muchas veces|# veces|mil veces|several times|many times|# times|repeatedly}",
-		"{if you enjoy|if you like|if you love|si te gusta|si te gustan|si disfrutas|si os gusta}",
-		"{great job|good job|well done|nice one|nice job|enhorabuena|bravo} {losing|breaking|cancelling|canceling|por perder|por romper|por cancelar|por cortar|por estropear}",
 		"{now it's|now its|and it's|and its|y ya|y ahora ya} {gone|no esta|ha desaparecido|disappeared|vanished}",
 		"why does it take", "why {has|did|is} it {taken|taking|take}", "{por que|porque} se tarda",
 		// Counting the contacts.
