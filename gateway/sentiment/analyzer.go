@@ -412,6 +412,12 @@ func answerNo(t *tokenized, items []item, j int) bool {
 // carry no contrast word.
 // A positive text ("Genial, muchas gracias") and a polite request are left alone.
 func sarcasm(t *tokenized, items []item, implicit float64) {
+	for _, it := range items {
+		if it.e.role == roleBut || it.e.role == roleAlthough {
+			return // a concession ("Genial, aunque caro") is weighed by the contrast rule
+		}
+	}
+	sarcasticCloser(t, items, implicit)
 	first := -1
 	for i := 0; i < len(items) && i < 3; i++ {
 		if items[i].valence != 0 {
@@ -432,14 +438,45 @@ func sarcasm(t *tokenized, items []item, implicit float64) {
 	}
 	rest := implicit
 	for _, it := range items[first+1:] {
-		if it.e.role == roleBut || it.e.role == roleAlthough {
-			return // a concession ("Genial, aunque caro") is weighed by the contrast rule
-		}
 		rest += it.valence
 	}
 	if rest <= sarcasmRest {
 		items[first].valence = -items[first].valence
 	}
+}
+
+// sarcasticCloser turns a positive word that ends a complaint into a negative one:
+// "nos cortan la luz con un bebé en casa, muy bien", "…that's lovely isn't it". The word
+// is the last with valence, among the last three units; what comes before it must be
+// clearly negative. Thanks are never read as sarcasm here: customers thank after
+// describing a problem ("me cobraron dos veces, ya está resuelto, gracias").
+func sarcasticCloser(t *tokenized, items []item, implicit float64) {
+	last := -1
+	for i := len(items) - 1; i >= 0 && i >= len(items)-3; i-- {
+		if items[i].valence != 0 {
+			last = i
+			break
+		}
+	}
+	if last <= 0 || items[last].valence <= 0 || gratitude(t, items[last]) {
+		return
+	}
+	before := implicit
+	for _, it := range items[:last] {
+		before += it.valence
+	}
+	if before <= sarcasmRest {
+		items[last].valence = -items[last].valence
+	}
+}
+
+func gratitude(t *tokenized, it item) bool {
+	switch string(t.span(it.last, it.last)) {
+	case "thanks", "thank", "you", "gracias", "cheers", "ta", "appreciated", "agradecido",
+		"agradecida", "agradezco", "favor", "please", "porfavor":
+		return true
+	}
+	return false
 }
 
 // interjection tells whether items[j] is a word said before a sarcastic opener.

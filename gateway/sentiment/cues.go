@@ -269,13 +269,45 @@ func (idx cueIndex) match(t *tokenized) (found uint8, implicit float64) {
 			}
 			if p.cue == implicitCue {
 				best = min(best, p.weight)
-			} else {
+			} else if !negatedCue(t, i) {
 				found |= 1 << p.cue
 			}
 		}
 		implicit += best
 	}
 	return found, max(implicit, -maxImplicit)
+}
+
+// negatedCue tells whether the cue starting at token i is denied: "not a complaint",
+// "no es una queja", "I'm not going to cancel my account" is said by a customer who is
+// not leaving. The negation must be right before the cue or before a linking word.
+func negatedCue(t *tokenized, i int) bool {
+	neg := func(j int) bool {
+		if j < 0 || t.toks[j].brk {
+			return false
+		}
+		switch string(t.span(j, j)) {
+		case "not", "no", "nor", "ni", "never", "nunca", "isn't", "isnt", "wasn't", "wasnt":
+			return true
+		}
+		return false
+	}
+	// Skip up to two linking words: "not going to cancel", "no voy a darme de baja",
+	// "no es una queja".
+	j := i - 1
+	for skipped := 0; skipped < 2 && j >= 0 && !t.toks[j].brk; skipped++ {
+		if neg(j) {
+			return true
+		}
+		switch string(t.span(j, j)) {
+		case "es", "era", "fue", "is", "was", "going", "gonna", "to", "voy", "a", "quiero",
+			"want", "planning", "pienso":
+			j--
+			continue
+		}
+		return false
+	}
+	return neg(j)
 }
 
 func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }

@@ -140,7 +140,7 @@ var implicitPatterns = []struct {
 		// Things that do not work.
 		"{won't|wont|will not|can't|cant|cannot} {load|connect|work|turn on|start|open|let me|get through|get online|make calls|get a signal|pay}",
 		"{keeps|keep|kept} {crashing|freezing|failing|dropping|buffering|cutting|disconnecting|going off|going down|rejecting|declining}",
-		"{cut|cuts} {me|us} off", "{got|been|keep getting|keeps getting} cut off", "{me|nos|lo} {han cortado|cortaron|habeis cortado|cortasteis}",
+		"{cut|cuts} {me|us} off", "{got|been|keep getting|keeps getting} cut off", "{me|nos|lo} {han cortado|cortaron|habeis cortado|cortasteis|cortan|cortais|cortara|corta}",
 		"{no me deja|no carga|no anda|no tira|no conecta|no enciende|me da error|da error|sale error|no va nada}",
 		// Leaving, threatened.
 		"{si no} ~ ~ {me voy|me doy de baja|me cambio|me marcho|cancelo}", "me voy $", "me piro",

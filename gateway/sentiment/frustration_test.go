@@ -98,6 +98,8 @@ func TestSarcasm(t *testing.T) {
 		"oh great so the app doesn't work either",
 		"Perfecto, ahora tampoco funciona la app",
 		"Great job losing my documents",
+		"nos cortáis el gas en pleno enero, muy bien",
+		"so you cut us off again, that's lovely isn't it",
 		"Una experiencia estupenda si te gusta pasar la tarde en espera",
 	} {
 		if r := a.Analyze(text); r.Label != Negative {
@@ -109,6 +111,8 @@ func TestSarcasm(t *testing.T) {
 		"funciona de maravilla, aunque es caro",
 		"Great, thanks for fixing the outage so fast",
 		"gracias por arreglar la avería tan rápido",
+		"me cobraron dos veces pero ya me lo habéis devuelto, gracias",
+		"the router was broken, the new one works, thanks",
 	} {
 		if r := a.Analyze(text); r.Label == Negative {
 			t.Errorf("%q: labelled negative (%+.3f)", text, r.Score)
@@ -183,6 +187,10 @@ func TestMoreCues(t *testing.T) {
 		{"thinking of switching after this", []string{CueCancellation}},
 		{"please cancel everything", []string{CueCancellation}},
 		{"vuelvo a llamar después de las cinco", nil},
+		{"No es una queja, solo una pregunta", nil},
+		{"not a complaint, just asking", nil},
+		{"no quiero darme de baja, solo cambiar de tarifa", nil},
+		{"I'm not going to cancel my account, I just want a cheaper plan", nil},
 		{"how do I leave a review?", nil},
 	} {
 		if r := a.Analyze(tc.text); !slices.Equal(r.Cues, tc.want) {
