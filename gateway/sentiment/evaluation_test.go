@@ -10,12 +10,14 @@ import (
 	"testing"
 )
 
-// Floors for the negative class's F1 on the held-out evaluation set.
-// TODO(lead): set from the first honest measurement (the issue aims at ≥ 0.80 English,
-// ≥ 0.75 Spanish).
+// Floors for the negative class's F1 on the held-out evaluation set: the issue's aims
+// (≥ 0.80 English, ≥ 0.75 Spanish), the Spanish one raised to what was measured when they
+// were set (English 0.808, Spanish 0.821; P 0.945/0.917, R 0.705/0.743), so that a change
+// that loses ground on the held-out set fails here. The scorer is deterministic: these do
+// not flake.
 const (
-	evalFloorEN = 0.0
-	evalFloorES = 0.0
+	evalFloorEN = 0.80
+	evalFloorES = 0.80
 )
 
 type labelled struct {
