@@ -513,15 +513,17 @@ func (e *Engine) applyRules(tx gateway.Tx, ev *gateway.Event, c *gateway.Custome
 	}
 	for _, f := range fired {
 		var s *gateway.Silence
+		extended := false
 		if f.Rule.Silence != nil {
 			var err error
-			if s, err = e.silenceFromRule(tx, f.Rule, ev, c, ids, now); err != nil {
+			if s, extended, err = e.silenceFromRule(tx, f.Rule, ev, c, ids, now); err != nil {
 				return nil, err
 			}
 		}
 		// A rule in shadow mode is being tried out: its silence is recorded, but nobody is
-		// alerted about a silence that is not enforced.
-		if f.Rule.Alert != "" && !f.Rule.Shadow {
+		// alerted about a silence that is not enforced. A trigger that only extends the
+		// rule's silence alerts nobody again: one alert per silence.
+		if f.Rule.Alert != "" && !f.Rule.Shadow && !extended {
 			if err := putAlert(tx, f.Rule, ev, c, s, now); err != nil {
 				return nil, err
 			}
@@ -532,7 +534,8 @@ func (e *Engine) applyRules(tx gateway.Tx, ev *gateway.Event, c *gateway.Custome
 
 // silenceFromRule creates the rule's silence, or extends the one the rule already holds on the
 // customer (same topic for "until resolved"): re-triggering extends, it does not stack.
-func (e *Engine) silenceFromRule(tx gateway.Tx, rule *gateway.RuleSpec, ev *gateway.Event, c *gateway.Customer, ids []gateway.Identity, now time.Time) (*gateway.Silence, error) {
+// extended reports that an existing silence was extended rather than a new one created.
+func (e *Engine) silenceFromRule(tx gateway.Tx, rule *gateway.RuleSpec, ev *gateway.Event, c *gateway.Customer, ids []gateway.Identity, now time.Time) (_ *gateway.Silence, extended bool, _ error) {
 	spec := rule.Silence
 	start := effectiveAt(ev, now)
 	s := gateway.Silence{
@@ -554,7 +557,7 @@ func (e *Engine) silenceFromRule(tx gateway.Tx, rule *gateway.RuleSpec, ev *gate
 	} else {
 		d := cmp.Or(spec.For.D(), spec.Then.D())
 		if d <= 0 {
-			return nil, nil // nothing to silence for: the rule only alerts
+			return nil, false, nil // nothing to silence for: the rule only alerts
 		}
 		end := start.Add(d)
 		s.End = &end
@@ -564,7 +567,7 @@ func (e *Engine) silenceFromRule(tx gateway.Tx, rule *gateway.RuleSpec, ev *gate
 		return tx.Silences(gateway.SilenceQuery{CustomerID: c.ID, Rule: rule.Name, ActiveAt: now, Page: p})
 	})
 	if err != nil {
-		return nil, fmt.Errorf("reading the silences of rule %s: %w", rule.Name, err)
+		return nil, false, fmt.Errorf("reading the silences of rule %s: %w", rule.Name, err)
 	}
 	for _, old := range existing {
 		if old.Rule != rule.Name || old.Topic != s.Topic || old.Shadow != s.Shadow || old.LiftedAt != nil {
@@ -581,15 +584,15 @@ func (e *Engine) silenceFromRule(tx gateway.Tx, rule *gateway.RuleSpec, ev *gate
 		}
 		old.UpdatedAt = now
 		if err := tx.PutSilence(&old); err != nil {
-			return nil, fmt.Errorf("extending silence %s: %w", old.ID, err)
+			return nil, false, fmt.Errorf("extending silence %s: %w", old.ID, err)
 		}
-		return &old, nil
+		return &old, true, nil
 	}
 	s.ID = gateway.NewID("sil", start)
 	if err := tx.PutSilence(&s); err != nil {
-		return nil, fmt.Errorf("storing silence: %w", err)
+		return nil, false, fmt.Errorf("storing silence: %w", err)
 	}
-	return &s, nil
+	return &s, false, nil
 }
 
 // alertPayload is what an alert carries: references, never the customer's words.

@@ -91,7 +91,7 @@ func TestSeedRules(t *testing.T) {
 		{"polite Spanish chat", ev("chat.message", text("Claro que sí, no hay problema. Gracias, todo perfecto")), nil, nil},
 		{"leaving, in Spanish", ev("chat.message", text("Quiero darme de baja, me voy a la competencia")), nil, []string{"frustration-cues"}},
 		{"regulator, in English", ev("survey.response", text("I will report you to Ofcom")), nil, []string{"frustration-cues"}},
-		{"third call, in Spanish", ev("call.completed", text("es la tercera vez que llamo por lo mismo")), nil, []string{"frustration-cues"}},
+		{"third call, in Spanish", ev("call.completed", text("es la tercera vez que llamo por lo mismo")), nil, []string{"negative-sentiment", "frustration-cues"}},
 		{"cancel an appointment is not leaving", ev("chat.message", text("Can I cancel my appointment on Tuesday please?")), nil, nil},
 		{"SMS BAJA is an SMS opt-out, not a goodbye", ev("sms.inbound", text("Darme de BAJA")), nil, nil},
 		{"cues on a ticket update do not count", ev("ticket.updated", text("Quiero darme de baja")), nil, nil},

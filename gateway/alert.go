@@ -1,0 +1,42 @@
+package gateway
+
+import (
+	"context"
+	"net/http"
+)
+
+// Alert delivery (the Closed loop issue). Rules write alerts to the outbox in the same
+// transaction as the silence that caused them; a delivery worker later reads each due
+// message, resolves what a person needs to act on it, asks the destination's AlertSender
+// for the HTTP request, and sends it with retries. The outbox is the durable state: a
+// restart resumes where it stopped, and the message ID is the idempotency key.
+
+// AlertMessage is one outbox alert with what its destination shows, resolved from the store
+// when it is sent (a customer may have changed, or been erased, since the alert was queued).
+type AlertMessage struct {
+	Outbox   OutboxMessage
+	Customer *Customer // nil when the customer was erased
+	Event    *Event    // the triggering event; nil when gone or not recorded
+	Silence  *Silence  // the silence the rule created or extended; nil for alert-only rules
+	// ConsoleURL links to the customer in hush's console ("" when no public URL is set).
+	ConsoleURL string
+	// Language of the human-readable text: es or en.
+	Language string
+}
+
+// AlertSender turns an alert into the HTTP request its destination expects (a Slack
+// message, a signed webhook, a Zendesk ticket). It does no I/O itself: the worker sends,
+// retries and records. Implementations are safe for concurrent use.
+type AlertSender interface {
+	// Request builds the request for one delivery attempt. The message ID is the
+	// idempotency key; destinations that accept one get it in a header.
+	Request(ctx context.Context, m *AlertMessage) (*http.Request, error)
+}
+
+// AlertConfig is one configured alert destination (the `alerts:` list of hush.yaml).
+type AlertConfig struct {
+	Name    string
+	Kind    string
+	URL     string
+	Options map[string]any // kind-specific: secret (webhook), subdomain/group_id/token (zendesk)…
+}
