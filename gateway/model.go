@@ -352,4 +352,21 @@ type OutboxMessage struct {
 	NextAttempt time.Time       `json:"next_attempt"`
 	DeliveredAt *time.Time      `json:"delivered_at,omitempty"`
 	LastError   string          `json:"last_error,omitempty"`
+	// DeadAt is set when delivery was given up (a non-retryable answer, or too old); a dead
+	// message is neither pending nor delivered, and stays until an admin retries it.
+	DeadAt     *time.Time `json:"dead_at,omitempty"`
+	DeadReason string     `json:"dead_reason,omitempty"`
+}
+
+// State reports which of the outbox states m is in (delivered wins over dead: a late
+// success is still a success).
+func (m *OutboxMessage) State() string {
+	switch {
+	case m.DeliveredAt != nil:
+		return OutboxDelivered
+	case m.DeadAt != nil:
+		return OutboxDead
+	default:
+		return OutboxPending
+	}
 }

@@ -72,10 +72,18 @@ type DecisionQuery struct {
 
 // OutboxQuery selects outbox messages, oldest first.
 type OutboxQuery struct {
-	PendingOnly bool      // not delivered
+	PendingOnly bool      // neither delivered nor dead (same as State OutboxPending)
+	State       string    // OutboxPending, OutboxDelivered, OutboxDead; "": all (unless PendingOnly)
 	DueBy       time.Time // non-zero: NextAttempt <= DueBy
 	Page
 }
+
+// Outbox message states, for OutboxQuery.State and the admin API.
+const (
+	OutboxPending   = "pending"   // neither delivered nor dead: the worker will try it
+	OutboxDelivered = "delivered" // DeliveredAt set
+	OutboxDead      = "dead"      // DeadAt set (and not delivered): given up
+)
 
 // Tx is one storage transaction. Records are returned as fresh copies the caller may modify;
 // Put* writes the whole record (insert or replace by ID). Lookups of a missing record return

@@ -96,9 +96,11 @@ var outboxTable = &table[gateway.OutboxMessage]{
 	id:     func(m *gateway.OutboxMessage) *string { return &m.ID },
 	indexes: []index[gateway.OutboxMessage]{
 		{bucket: bucketOutboxByTime, entry: func(m *gateway.OutboxMessage) ([]byte, time.Time, bool) { return nil, m.CreatedAt, true }},
-		// Only undelivered messages, so the dispatcher's poll does not wade through history.
+		// Only pending messages (neither delivered nor dead), so the dispatcher's poll does
+		// not wade through history nor through messages it gave up on. Files written before
+		// DeadAt existed hold no dead messages, so their entries are already right.
 		{bucket: bucketOutboxPending, entry: func(m *gateway.OutboxMessage) ([]byte, time.Time, bool) {
-			return nil, m.CreatedAt, m.DeliveredAt == nil
+			return nil, m.CreatedAt, m.State() == gateway.OutboxPending
 		}},
 	},
 }

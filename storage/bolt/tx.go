@@ -491,12 +491,26 @@ func (t *tx) OutboxMessage(id string) (*gateway.OutboxMessage, error) {
 func (t *tx) PutOutbox(m *gateway.OutboxMessage) error { return outboxTable.put(t.btx, m) }
 
 func (t *tx) Outbox(q gateway.OutboxQuery) ([]gateway.OutboxMessage, string, error) {
-	ix := &outboxTable.indexes[0]
+	state := q.State
 	if q.PendingOnly {
+		if state != "" && state != gateway.OutboxPending {
+			return nil, "", gateway.Errorf(gateway.CodeInvalid, "outbox query: PendingOnly contradicts state %q", state)
+		}
+		state = gateway.OutboxPending
+	}
+	ix := &outboxTable.indexes[0]
+	switch state {
+	case "":
+	case gateway.OutboxPending:
 		ix = &outboxTable.indexes[1]
+	case gateway.OutboxDelivered, gateway.OutboxDead:
+		// Delivered and dead messages are read off the time index: listing them is an
+		// operator's occasional look, not the dispatcher's poll.
+	default:
+		return nil, "", gateway.Errorf(gateway.CodeInvalid, "outbox state %q: want pending, delivered or dead", state)
 	}
 	return outboxTable.list(t.btx, ix, nil, time.Time{}, time.Time{}, false, q.Page, func(m *gateway.OutboxMessage) bool {
-		return q.DueBy.IsZero() || !m.NextAttempt.After(q.DueBy)
+		return (state == "" || m.State() == state) && (q.DueBy.IsZero() || !m.NextAttempt.After(q.DueBy))
 	})
 }
 

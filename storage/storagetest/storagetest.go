@@ -689,8 +689,11 @@ func testOutbox(t *testing.T, s gateway.Store) {
 	}
 	m1, m2, m3 := msg("out_1", at(0), at(0)), msg("out_2", at(10), at(50)), msg("out_3", at(20), at(20))
 	m3.DeliveredAt, m3.Attempts = ptr(at(21)), 1
+	// out_4 was given up on: due long ago, yet never pending again until someone retries it.
+	m4 := msg("out_4", at(30), at(5))
+	m4.DeadAt, m4.DeadReason, m4.Attempts, m4.LastError = ptr(at(31)), "destination answered 400", 1, "400 Bad Request"
 	update(t, s, func(tx gateway.Tx) error {
-		for _, m := range []*gateway.OutboxMessage{m3, m2, m1} {
+		for _, m := range []*gateway.OutboxMessage{m3, m4, m2, m1} {
 			if err := tx.PutOutbox(m); err != nil {
 				return err
 			}
@@ -712,6 +715,11 @@ func testOutbox(t *testing.T, s gateway.Store) {
 			t.Fatalf("OutboxMessage: %v", err)
 		}
 		sameJSONish(t, "OutboxMessage", *got, *m3)
+		got, err = tx.OutboxMessage("out_4")
+		if err != nil {
+			t.Fatalf("OutboxMessage of a dead message: %v", err)
+		}
+		sameJSONish(t, "OutboxMessage of a dead message", *got, *m4)
 		_, err = tx.OutboxMessage("out_missing")
 		wantNotFound(t, "OutboxMessage of a missing id", err)
 		return nil
@@ -721,22 +729,53 @@ func testOutbox(t *testing.T, s gateway.Store) {
 		q    gateway.OutboxQuery
 		want []string
 	}{
-		{"all oldest first", gateway.OutboxQuery{}, []string{"out_1", "out_2", "out_3"}},
+		{"all oldest first", gateway.OutboxQuery{}, []string{"out_1", "out_2", "out_3", "out_4"}},
 		{"pending", gateway.OutboxQuery{PendingOnly: true}, []string{"out_1", "out_2"}},
+		{"state pending", gateway.OutboxQuery{State: gateway.OutboxPending}, []string{"out_1", "out_2"}},
+		{"PendingOnly agrees with state pending", gateway.OutboxQuery{PendingOnly: true, State: gateway.OutboxPending}, []string{"out_1", "out_2"}},
+		{"state delivered", gateway.OutboxQuery{State: gateway.OutboxDelivered}, []string{"out_3"}},
+		{"state dead", gateway.OutboxQuery{State: gateway.OutboxDead}, []string{"out_4"}},
 		{"due", gateway.OutboxQuery{PendingOnly: true, DueBy: at(30)}, []string{"out_1"}},
 		{"due is inclusive", gateway.OutboxQuery{PendingOnly: true, DueBy: at(50)}, []string{"out_1", "out_2"}},
+		{"due never returns the dead", gateway.OutboxQuery{State: gateway.OutboxPending, DueBy: at(100)}, []string{"out_1", "out_2"}},
 	} {
 		sameJSONish(t, "Outbox "+c.name, outboxIDs(c.q), c.want)
 	}
-	update(t, s, func(tx gateway.Tx) error {
-		m, err := tx.OutboxMessage("out_1")
-		if err != nil {
-			return err
-		}
-		m.DeliveredAt = ptr(at(1))
-		return tx.PutOutbox(m)
-	})
+	for _, q := range []gateway.OutboxQuery{
+		{State: "stuck"},
+		{PendingOnly: true, State: gateway.OutboxDead},
+	} {
+		view(t, s, func(tx gateway.Tx) error {
+			if _, _, err := tx.Outbox(q); gateway.ErrorCodeOf(err) != gateway.CodeInvalid {
+				t.Errorf("Outbox(%+v): err %v, want an invalid error", q, err)
+			}
+			return nil
+		})
+	}
+	setOutbox := func(id string, change func(*gateway.OutboxMessage)) {
+		t.Helper()
+		update(t, s, func(tx gateway.Tx) error {
+			m, err := tx.OutboxMessage(id)
+			if err != nil {
+				return err
+			}
+			change(m)
+			return tx.PutOutbox(m)
+		})
+	}
+	setOutbox("out_1", func(m *gateway.OutboxMessage) { m.DeliveredAt = ptr(at(1)) })
 	sameJSONish(t, "Outbox pending after delivering out_1", outboxIDs(gateway.OutboxQuery{PendingOnly: true}), []string{"out_2"})
+	sameJSONish(t, "Outbox delivered after delivering out_1", outboxIDs(gateway.OutboxQuery{State: gateway.OutboxDelivered}), []string{"out_1", "out_3"})
+
+	// Dying leaves the pending listing; a retry (DeadAt cleared) brings it back.
+	setOutbox("out_2", func(m *gateway.OutboxMessage) { m.DeadAt, m.DeadReason = ptr(at(60)), "too old" })
+	sameJSONish(t, "Outbox pending after out_2 died", outboxIDs(gateway.OutboxQuery{PendingOnly: true}), []string(nil))
+	sameJSONish(t, "Outbox dead after out_2 died", outboxIDs(gateway.OutboxQuery{State: gateway.OutboxDead}), []string{"out_2", "out_4"})
+	setOutbox("out_4", func(m *gateway.OutboxMessage) { m.DeadAt, m.DeadReason, m.NextAttempt = nil, "", at(70) })
+	sameJSONish(t, "Outbox pending after retrying out_4", outboxIDs(gateway.OutboxQuery{State: gateway.OutboxPending}), []string{"out_4"})
+	sameJSONish(t, "Outbox due after retrying out_4", outboxIDs(gateway.OutboxQuery{PendingOnly: true, DueBy: at(70)}), []string{"out_4"})
+	sameJSONish(t, "Outbox dead after retrying out_4", outboxIDs(gateway.OutboxQuery{State: gateway.OutboxDead}), []string{"out_2"})
+	sameJSONish(t, "Outbox all after the changes", outboxIDs(gateway.OutboxQuery{}), []string{"out_1", "out_2", "out_3", "out_4"})
 }
 
 // pages reads a whole listing page by page.
