@@ -66,6 +66,10 @@ func addRoutes(r *mux.Router, deps Deps) {
 	r.Handle("/api/v1/deadletters/{id}", timeout(readers(handleDeadLetterGet(deps)))).Methods(get...)
 	r.Handle("/api/v1/deadletters/{id}/replay", timeout(adminOnly(handleDeadLetterReplay(deps)))).Methods(http.MethodPost)
 
+	r.Handle("/api/v1/outbox", timeout(readers(handleOutboxList(deps)))).Methods(get...)
+	r.Handle("/api/v1/outbox/{id}", timeout(readers(handleOutboxGet(deps)))).Methods(get...)
+	r.Handle("/api/v1/outbox/{id}/retry", timeout(adminOnly(handleOutboxRetry(deps)))).Methods(http.MethodPost)
+
 	r.Handle("/api/v1/report", timeout(readers(handleReport(deps)))).Methods(get...)
 	// No timeout: a consistent copy of a large store takes as long as it takes.
 	r.Handle("/api/v1/backup", adminOnly(handleBackup(deps))).Methods(http.MethodGet)
