@@ -1,0 +1,248 @@
+package delivery
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/hashicorp/go-retryablehttp"
+	"github.com/hush-gateway/hush/gateway"
+)
+
+// deliver makes one attempt at m and records its outcome. An error is a store error (or
+// ctx ending): nothing was recorded and m stays as it was.
+func (w *Worker) deliver(ctx context.Context, m *gateway.OutboxMessage) (outcome, error) {
+	if m.Kind != "alert" {
+		return skipped, nil // other kinds (follow-ups) are someone else's
+	}
+	now := w.cfg.Now()
+	sender, ok := w.cfg.Senders[m.Target]
+	if !ok {
+		return w.die(ctx, m.ID, now, fmt.Sprintf("no alert named %q is configured", m.Target))
+	}
+	if now.Sub(m.CreatedAt) > w.cfg.MaxAge {
+		return w.die(ctx, m.ID, now, "gave up after "+shortDuration(w.cfg.MaxAge))
+	}
+	if !w.limits.allow(m.Target, now) {
+		return skipped, nil
+	}
+	am, err := w.resolve(ctx, m)
+	if err != nil {
+		return skipped, err
+	}
+	req, err := sender.Request(ctx, am)
+	if err != nil {
+		// A sender fails only on a bug or a misconfiguration: retrying will not help.
+		return w.die(ctx, m.ID, now, "alert sender could not build the request: "+truncate(err.Error(), 200))
+	}
+	rreq, err := retryablehttp.FromRequest(req)
+	if err != nil {
+		return w.die(ctx, m.ID, now, "alert sender built an unreadable request body")
+	}
+	resp, err := w.client.Do(rreq)
+	if ctx.Err() != nil {
+		// Shutting down: not the destination's fault. The message stays due and is sent
+		// again (same idempotency key) by the next run.
+		if resp != nil {
+			resp.Body.Close()
+		}
+		return skipped, ctx.Err()
+	}
+	now = w.cfg.Now()
+	if err != nil {
+		return w.retryLater(ctx, m, now, errorClass(err), 0, false)
+	}
+	// The body is not kept nor logged (it may echo the alert); read a little so the
+	// connection can be reused.
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
+	resp.Body.Close()
+	status := resp.StatusCode
+	switch {
+	case status >= 200 && status < 300:
+		return w.record(ctx, m.ID, func(rec *gateway.OutboxMessage) outcome {
+			rec.Attempts++
+			rec.DeliveredAt = &now
+			rec.LastError = ""
+			return delivered
+		})
+	case status >= 400 && status < 500 && status != http.StatusTooManyRequests:
+		return w.die(ctx, m.ID, now, fmt.Sprintf("destination answered %d", status))
+	default: // 429, 5xx, and the odd 1xx/3xx left over: MaxAge bounds them
+		ra, ok := retryAfter(resp.Header, now)
+		return w.retryLater(ctx, m, now, fmt.Sprintf("destination answered %d", status), ra, ok)
+	}
+}
+
+// retryLater records a failed attempt and schedules the next: after the destination's
+// Retry-After when it gave one, else 1 s · 2^attempts (capped at 10 min) with full jitter.
+func (w *Worker) retryLater(ctx context.Context, m *gateway.OutboxMessage, now time.Time, reason string, ra time.Duration, hasRA bool) (outcome, error) {
+	wait := ra
+	if !hasRA {
+		wait = w.jitter(backoff(m.Attempts))
+	}
+	next := now.Add(wait)
+	o, err := w.record(ctx, m.ID, func(rec *gateway.OutboxMessage) outcome {
+		rec.Attempts++
+		rec.LastError = reason
+		rec.NextAttempt = next
+		return failed
+	})
+	if err == nil && o == failed {
+		w.cfg.Logger.Warn("alert delivery failed", "outbox_id", m.ID, "alert", m.Target,
+			"attempts", m.Attempts+1, "error", reason, "next_attempt", next)
+	}
+	return o, err
+}
+
+// die moves the message to the dead letters with reason.
+func (w *Worker) die(ctx context.Context, id string, now time.Time, reason string) (outcome, error) {
+	o, err := w.record(ctx, id, func(rec *gateway.OutboxMessage) outcome {
+		rec.DeadAt = &now
+		rec.DeadReason = reason
+		return dead
+	})
+	if err == nil && o == dead {
+		w.cfg.Logger.Warn("alert given up", "outbox_id", id, "reason", reason)
+	}
+	return o, err
+}
+
+// record applies change to the stored message in one Update, unless it is no longer
+// pending (an operator, or another replica, settled it meanwhile). change must compute the
+// same writes each time: Update may run it more than once.
+func (w *Worker) record(ctx context.Context, id string, change func(*gateway.OutboxMessage) outcome) (outcome, error) {
+	o := skipped
+	err := w.cfg.Store.Update(ctx, func(tx gateway.Tx) error {
+		o = skipped
+		rec, err := tx.OutboxMessage(id)
+		if errors.Is(err, gateway.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if rec.State() != gateway.OutboxPending {
+			return nil
+		}
+		o = change(rec)
+		return tx.PutOutbox(rec)
+	})
+	if err != nil {
+		return skipped, fmt.Errorf("record outbox message %s: %w", id, err)
+	}
+	if o == delivered {
+		w.cfg.Logger.Info("alert delivered", "outbox_id", id)
+	}
+	return o, nil
+}
+
+// checkRetry is retryablehttp.DefaultRetryPolicy (network errors, 429, 5xx except 501),
+// never retrying another 4xx, and leaving a Retry-After longer than RetryWaitMax to the
+// persisted schedule instead of holding the pass that long.
+func (w *Worker) checkRetry(ctx context.Context, resp *http.Response, err error) (bool, error) {
+	retry, cerr := retryablehttp.DefaultRetryPolicy(ctx, resp, err)
+	if !retry || cerr != nil || resp == nil {
+		return retry, cerr
+	}
+	if s := resp.StatusCode; s >= 400 && s < 500 && s != http.StatusTooManyRequests {
+		return false, nil
+	}
+	if ra, ok := retryAfter(resp.Header, w.cfg.Now()); ok && ra > w.cfg.RetryWaitMax {
+		return false, nil
+	}
+	return true, nil
+}
+
+// backoff is the persisted schedule's ceiling after attempts failed attempts.
+func backoff(attempts int) time.Duration {
+	if attempts >= 20 { // 2^20 s is far past the cap; avoid overflow
+		return backoffCap
+	}
+	return min(backoffBase<<attempts, backoffCap)
+}
+
+// fullJitter waits a uniformly random time in [0, d] ("full jitter"), so that alerts that
+// failed together do not come back together.
+func fullJitter(d time.Duration) time.Duration {
+	if d <= 0 {
+		return 0
+	}
+	return rand.N(d + 1)
+}
+
+// retryAfter parses Retry-After (seconds or an HTTP date), capped at maxRetryAfter.
+func retryAfter(h http.Header, now time.Time) (time.Duration, bool) {
+	v := h.Get("Retry-After")
+	if v == "" {
+		return 0, false
+	}
+	var d time.Duration
+	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if secs < 0 {
+			return 0, false
+		}
+		d = time.Duration(min(secs, int64(maxRetryAfter/time.Second))) * time.Second
+	} else if t, err := http.ParseTime(v); err == nil {
+		d = max(t.Sub(now), 0)
+	} else {
+		return 0, false
+	}
+	return min(d, maxRetryAfter), true
+}
+
+// errorClass names a transport error without its text: url.Error's message holds the URL,
+// and alert URLs carry tokens (Slack webhooks, Zendesk credentials in query strings).
+func errorClass(err error) string {
+	var (
+		netErr  net.Error
+		dnsErr  *net.DNSError
+		certErr *tls.CertificateVerificationError
+		uaErr   x509.UnknownAuthorityError
+		hostErr x509.HostnameError
+	)
+	switch {
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded),
+		errors.As(err, &netErr) && netErr.Timeout():
+		return "timeout"
+	case errors.As(err, &dnsErr):
+		return "dns lookup failed"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "connection reset"
+	case errors.As(err, &certErr), errors.As(err, &uaErr), errors.As(err, &hostErr):
+		return "tls certificate not trusted"
+	default:
+		return "network error"
+	}
+}
+
+// shortDuration prints 24h rather than 24h0m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
