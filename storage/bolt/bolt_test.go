@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -298,5 +299,90 @@ func TestRerunBatchKeepsSeqUnique(t *testing.T) {
 	}
 	if e.Seq != kept || other.Seq <= kept {
 		t.Errorf("seqs: rerun %d (first run %d), next %d; want the next one above", e.Seq, kept, other.Seq)
+	}
+}
+
+func TestMigrateIndexesDeadOutbox(t *testing.T) {
+	// A version 1 file (no dead index) already holding a dead, a delivered and a pending
+	// message, written as that build wrote them.
+	path := filepath.Join(t.TempDir(), "hush.db")
+	old, err := open(path, Options{NoSync: true}, migrations()[:1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	created := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+	raw := map[string]string{
+		"out_dead":      `{"id":"out_dead","kind":"alert","target":"retention","payload":{},"created_at":"2026-11-20T09:00:00Z","attempts":1,"next_attempt":"2026-11-20T09:00:00Z","dead_at":"2026-11-20T09:01:00Z","dead_reason":"400"}`,
+		"out_delivered": `{"id":"out_delivered","kind":"alert","target":"retention","payload":{},"created_at":"2026-11-20T09:00:01Z","attempts":1,"next_attempt":"2026-11-20T09:00:01Z","delivered_at":"2026-11-20T09:01:00Z"}`,
+		"out_pending":   `{"id":"out_pending","kind":"alert","target":"retention","payload":{},"created_at":"2026-11-20T09:00:02Z","attempts":0,"next_attempt":"2026-11-20T09:00:02Z"}`,
+	}
+	err = old.db.Update(func(tx *bbolt.Tx) error {
+		for i, id := range []string{"out_dead", "out_delivered", "out_pending"} {
+			k := join(timeKey(created.Add(time.Duration(i)*time.Second)), []byte(id))
+			if err := tx.Bucket(bucketOutbox).Put([]byte(id), []byte(raw[id])); err != nil {
+				return err
+			}
+			if err := tx.Bucket(bucketOutboxByTime).Put(k, nil); err != nil {
+				return err
+			}
+			if id == "out_pending" {
+				if err := tx.Bucket(bucketOutboxPending).Put(k, nil); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old.Close()
+
+	s, err := Open(path, Options{NoSync: true})
+	if err != nil {
+		t.Fatalf("Open the version 1 file: %v", err)
+	}
+	defer s.Close()
+	list := func(state string) []string {
+		t.Helper()
+		var got []string
+		err := s.View(context.Background(), func(tx gateway.Tx) error {
+			ms, _, err := tx.Outbox(gateway.OutboxQuery{State: state})
+			for _, m := range ms {
+				got = append(got, m.ID)
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatalf("Outbox %q: %v", state, err)
+		}
+		return got
+	}
+	for state, want := range map[string][]string{
+		gateway.OutboxDead:      {"out_dead"},
+		gateway.OutboxDelivered: {"out_delivered"},
+		gateway.OutboxPending:   {"out_pending"},
+	} {
+		if got := list(state); !slices.Equal(got, want) {
+			t.Errorf("after migration, %s: %v, want %v", state, got, want)
+		}
+	}
+	// The migrated entry is the one Put would write: reviving the message drops it.
+	err = s.Update(context.Background(), func(tx gateway.Tx) error {
+		m, err := tx.OutboxMessage("out_dead")
+		if err != nil {
+			return err
+		}
+		m.DeadAt, m.DeadReason = nil, ""
+		return tx.PutOutbox(m)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := list(gateway.OutboxDead); len(got) != 0 {
+		t.Errorf("dead after reviving out_dead: %v, want none", got)
+	}
+	if got, want := list(gateway.OutboxPending), []string{"out_dead", "out_pending"}; !slices.Equal(got, want) {
+		t.Errorf("pending after reviving out_dead: %v, want %v", got, want)
 	}
 }

@@ -2,8 +2,10 @@ package bolt
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"go.etcd.io/bbolt"
 )
@@ -34,6 +36,7 @@ var (
 	bucketOutbox              = []byte("outbox")
 	bucketOutboxByTime        = []byte("outbox_by_time")
 	bucketOutboxPending       = []byte("outbox_pending")
+	bucketOutboxDead          = []byte("outbox_dead") // created id, dead messages only
 )
 
 var keySchemaVersion = []byte("schema_version")
@@ -66,7 +69,35 @@ func migrations() []migration {
 			}
 			return nil
 		}},
+		{name: "outbox dead index", up: indexDeadOutbox},
 	}
+}
+
+// indexDeadOutbox creates the index of dead outbox messages and files the ones already dead
+// (a file written while DeadAt existed but this index did not). It spells out the key
+// instead of asking outboxTable, so that it stays what it was when it shipped.
+func indexDeadOutbox(tx *bbolt.Tx) error {
+	dead, err := tx.CreateBucketIfNotExists(bucketOutboxDead)
+	if err != nil {
+		return fmt.Errorf("create bucket %s: %w", bucketOutboxDead, err)
+	}
+	return tx.Bucket(bucketOutbox).ForEach(func(id, v []byte) error {
+		var m struct {
+			CreatedAt   time.Time  `json:"created_at"`
+			DeliveredAt *time.Time `json:"delivered_at"`
+			DeadAt      *time.Time `json:"dead_at"`
+		}
+		if err := json.Unmarshal(v, &m); err != nil {
+			return fmt.Errorf("decode outbox message %q: %w", id, err)
+		}
+		if m.DeadAt == nil || m.DeliveredAt != nil {
+			return nil
+		}
+		if err := dead.Put(join(timeKey(m.CreatedAt), id), nil); err != nil {
+			return fmt.Errorf("index dead outbox message %q: %w", id, err)
+		}
+		return nil
+	})
 }
 
 // ErrNewerSchema is returned by Open for a file written by a newer hush.

@@ -102,5 +102,16 @@ var outboxTable = &table[gateway.OutboxMessage]{
 		{bucket: bucketOutboxPending, entry: func(m *gateway.OutboxMessage) ([]byte, time.Time, bool) {
 			return nil, m.CreatedAt, m.State() == gateway.OutboxPending
 		}},
+		// Only dead messages: few among many delivered ones, and what an operator looks for.
+		{bucket: bucketOutboxDead, entry: func(m *gateway.OutboxMessage) ([]byte, time.Time, bool) {
+			return nil, m.CreatedAt, m.State() == gateway.OutboxDead
+		}},
 	},
 }
+
+// Positions in outboxTable.indexes.
+const (
+	outboxTimeIndex = iota
+	outboxPendingIndex
+	outboxDeadIndex
+)

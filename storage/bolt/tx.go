@@ -498,14 +498,15 @@ func (t *tx) Outbox(q gateway.OutboxQuery) ([]gateway.OutboxMessage, string, err
 		}
 		state = gateway.OutboxPending
 	}
-	ix := &outboxTable.indexes[0]
+	ix := &outboxTable.indexes[outboxTimeIndex]
 	switch state {
 	case "":
 	case gateway.OutboxPending:
-		ix = &outboxTable.indexes[1]
-	case gateway.OutboxDelivered, gateway.OutboxDead:
-		// Delivered and dead messages are read off the time index: listing them is an
-		// operator's occasional look, not the dispatcher's poll.
+		ix = &outboxTable.indexes[outboxPendingIndex]
+	case gateway.OutboxDead:
+		ix = &outboxTable.indexes[outboxDeadIndex]
+	case gateway.OutboxDelivered:
+		// Delivered messages are most of the outbox: the time index, filtered, is enough.
 	default:
 		return nil, "", gateway.Errorf(gateway.CodeInvalid, "outbox state %q: want pending, delivered or dead", state)
 	}
