@@ -31,8 +31,12 @@ func (w *Worker) deliver(ctx context.Context, m *gateway.OutboxMessage) (outcome
 	if !ok {
 		return w.die(ctx, m.ID, now, fmt.Sprintf("no alert named %q is configured", m.Target))
 	}
-	if now.Sub(m.CreatedAt) > w.cfg.MaxAge {
-		return w.die(ctx, m.ID, now, "gave up after "+shortDuration(w.cfg.MaxAge))
+	// Expired while waiting (the worker was down, or behind): give up without trying. A
+	// message due only after its deadline was put there on purpose (an operator's retry
+	// through the admin API, or the worker's own last backoff): it gets its attempt, and a
+	// failure then is final (see retryLater).
+	if deadline := m.CreatedAt.Add(w.cfg.MaxAge); now.After(deadline) && !m.NextAttempt.After(deadline) {
+		return w.die(ctx, m.ID, now, w.gaveUp())
 	}
 	if !w.limits.allow(m.Target, now) {
 		return skipped, nil
@@ -92,15 +96,24 @@ func (w *Worker) retryLater(ctx context.Context, m *gateway.OutboxMessage, now t
 		wait = w.jitter(backoff(m.Attempts))
 	}
 	next := now.Add(wait)
+	expired := now.Sub(m.CreatedAt) > w.cfg.MaxAge
 	o, err := w.record(ctx, m.ID, func(rec *gateway.OutboxMessage) outcome {
 		rec.Attempts++
 		rec.LastError = reason
+		if expired {
+			rec.DeadAt, rec.DeadReason = &now, w.gaveUp()
+			return dead
+		}
 		rec.NextAttempt = next
 		return failed
 	})
-	if err == nil && o == failed {
+	switch {
+	case err != nil:
+	case o == failed:
 		w.cfg.Logger.Warn("alert delivery failed", "outbox_id", m.ID, "alert", m.Target,
 			"attempts", m.Attempts+1, "error", reason, "next_attempt", next)
+	case o == dead:
+		w.cfg.Logger.Warn("alert given up", "outbox_id", m.ID, "alert", m.Target, "error", reason, "reason", w.gaveUp())
 	}
 	return o, err
 }
@@ -227,6 +240,9 @@ func errorClass(err error) string {
 		return "network error"
 	}
 }
+
+// gaveUp is the dead reason of a message past MaxAge.
+func (w *Worker) gaveUp() string { return "gave up after " + shortDuration(w.cfg.MaxAge) }
 
 // shortDuration prints 24h rather than 24h0m0s.
 func shortDuration(d time.Duration) string {

@@ -11,6 +11,10 @@
 //   - any other 4xx, a sender that cannot build the request, an alert name with no sender,
 //     or a message older than MaxAge: dead (DeadAt, DeadReason); an operator may replay it.
 //
+// Age: a message still waiting when MaxAge after CreatedAt has passed dies without another
+// attempt. One made due after that point on purpose (an operator's retry through the admin
+// API sets NextAttempt to now) gets one attempt; if that fails too, it is dead again.
+//
 // Delivery is at least once, not exactly once: the message is marked delivered in the
 // store right after the destination's 2xx, and if the process dies (or the commit fails)
 // between the two, the next pass sends it again. Senders put the outbox ID in an

@@ -627,3 +627,69 @@ func TestShortDuration(t *testing.T) {
 		}
 	}
 }
+
+// An operator's retry (admin API: DeadAt cleared, NextAttempt = now) of a message past
+// MaxAge gets one attempt; a failure then is final.
+func TestOperatorRetryOfExpiredMessage(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		step      func(http.ResponseWriter, *http.Request)
+		state     string
+		lastError string
+	}{
+		{"succeeds", nil, gateway.OutboxDelivered, ""},
+		{"fails again", status(500), gateway.OutboxDead, "destination answered 500"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st, _ := newStore(t)
+			s := newSetup(t)
+			s.rc.always = tc.step
+			w := newWorker(t, st, s, nil)
+			ids := queue(t, st, "retention", 1, t0.Add(-48*time.Hour))
+			if _, _, x, err := w.DeliverDue(context.Background()); err != nil || x != 1 {
+				t.Fatalf("expired message: dead %d, %v", x, err)
+			}
+			if err := st.Update(context.Background(), func(tx gateway.Tx) error {
+				m, err := tx.OutboxMessage(ids[0])
+				if err != nil {
+					return err
+				}
+				m.DeadAt, m.DeadReason, m.NextAttempt = nil, "", t0 // what POST /outbox/{id}/retry does
+				return tx.PutOutbox(m)
+			}); err != nil {
+				t.Fatal(err)
+			}
+			drain(t, w, s.clock, 5)
+			m := message(t, st, ids[0])
+			if calls, _ := s.rc.stats(); calls != 1 || m.State() != tc.state || m.Attempts != 1 || m.LastError != tc.lastError {
+				t.Fatalf("after retry: %d calls, state %s attempts %d last error %q", calls, m.State(), m.Attempts, m.LastError)
+			}
+			if tc.state == gateway.OutboxDead && m.DeadReason != "gave up after 24h" {
+				t.Fatalf("reason %q", m.DeadReason)
+			}
+		})
+	}
+}
+
+// The worker's own backoff may land past MaxAge: that attempt is made, and its failure is
+// final.
+func TestLastBackoffPastMaxAge(t *testing.T) {
+	st, _ := newStore(t)
+	s := newSetup(t)
+	s.rc.always = tooMany("3600")
+	w := newWorker(t, st, s, nil)
+	ids := queue(t, st, "retention", 1, t0.Add(-23*time.Hour-30*time.Minute))
+	if _, f, _, _ := w.DeliverDue(context.Background()); f != 1 {
+		t.Fatalf("failed %d; want a rescheduled failure", f)
+	}
+	s.clock.Advance(time.Hour)
+	if _, _, x, _ := w.DeliverDue(context.Background()); x != 1 {
+		t.Fatalf("dead %d; want the attempt past MaxAge to be final", x)
+	}
+	if calls, _ := s.rc.stats(); calls != 2 {
+		t.Fatalf("%d calls; the attempt scheduled past MaxAge must be made", calls)
+	}
+	if m := message(t, st, ids[0]); m.DeadReason != "gave up after 24h" || m.Attempts != 2 {
+		t.Fatalf("stored: %+v", m)
+	}
+}
