@@ -25,6 +25,7 @@ import (
 	"github.com/hush-gateway/hush/connectors/pagerduty"
 	"github.com/hush-gateway/hush/connectors/postmark"
 	"github.com/hush-gateway/hush/connectors/sendgrid"
+	"github.com/hush-gateway/hush/connectors/slack"
 	"github.com/hush-gateway/hush/connectors/statuspage"
 	"github.com/hush-gateway/hush/connectors/twilio"
 	"github.com/hush-gateway/hush/connectors/typeform"
@@ -39,6 +40,8 @@ type Kind struct {
 	NewSource func(cfg gateway.SourceConfig) (gateway.Connector, error)
 	// NewUpstream builds the outbound side; nil when the kind has none.
 	NewUpstream func(cfg gateway.UpstreamConfig) (gateway.Upstream, error)
+	// NewAlert builds an alert destination (alerts: in hush.yaml); nil when the kind has none.
+	NewAlert func(cfg gateway.AlertConfig) (gateway.AlertSender, error)
 	// SecretOptions names option keys that carry the signing secret instead of `secret`
 	// (twilio: auth_token), so that the missing-secret check knows where to look.
 	SecretOptions []string
@@ -116,6 +119,11 @@ func All() []Kind {
 			Doc:         "SendGrid v3 /v3/mail/send: to/cc/bcc per personalization, gzip bodies, categories and unsubscribe groups mapped to categories",
 		},
 		{
+			Name:     slack.Kind,
+			NewAlert: alert(slack.NewAlert),
+			Doc:      "Slack incoming webhook for rule alerts: a readable message (es/en) with the customer, rule, reason, event and a console link",
+		},
+		{
 			Name:      statuspage.Kind,
 			NewSource: source(statuspage.NewSource),
 			Doc:       "Atlassian Statuspage subscriber webhooks (secret in the URL query): incidents opened and resolved",
@@ -133,6 +141,11 @@ func All() []Kind {
 			Doc:       "Typeform form_response webhooks (Typeform-Signature) → survey.response; scores chosen by field ref",
 		},
 		{
+			Name:     generic.AlertKind,
+			NewAlert: alert(generic.NewAlert),
+			Doc:      "rule alerts as JSON to any URL, signed as Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature)",
+		},
+		{
 			Name:      zendesk.Kind,
 			NewSource: source(zendesk.NewSource),
 			Doc:       "Zendesk event webhooks and the hush trigger template (X-Zendesk-Webhook-Signature): tickets and satisfaction ratings",
@@ -148,6 +161,11 @@ func source[C gateway.Connector](newSource func(gateway.SourceConfig) (C, error)
 // upstream adapts a vendor package's upstream constructor.
 func upstream[U gateway.Upstream](newUpstream func(gateway.UpstreamConfig) (U, error)) func(gateway.UpstreamConfig) (gateway.Upstream, error) {
 	return func(cfg gateway.UpstreamConfig) (gateway.Upstream, error) { return newUpstream(cfg) }
+}
+
+// alert adapts a vendor package's alert constructor.
+func alert[A gateway.AlertSender](newAlert func(gateway.AlertConfig) (A, error)) func(gateway.AlertConfig) (gateway.AlertSender, error) {
+	return func(cfg gateway.AlertConfig) (gateway.AlertSender, error) { return newAlert(cfg) }
 }
 
 // Lookup finds a kind by name.
@@ -222,3 +240,25 @@ func Upstream(cfg gateway.UpstreamConfig) (gateway.Upstream, error) {
 	}
 	return u, nil
 }
+
+// Alert builds the sender of a configured alert destination. Kind log has none: its alerts
+// are only recorded (the caller treats a nil sender so).
+func Alert(cfg gateway.AlertConfig) (gateway.AlertSender, error) {
+	if cfg.Kind == AlertLog {
+		return nil, nil
+	}
+	hasAlert := func(k Kind) bool { return k.NewAlert != nil }
+	k, ok := Lookup(cfg.Kind)
+	if !ok || k.NewAlert == nil {
+		return nil, fmt.Errorf("alert %q: unknown kind %q (known: %s, %s)", cfg.Name, cfg.Kind, knownKinds(hasAlert), AlertLog)
+	}
+	a, err := k.NewAlert(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("building alert %q of kind %s: %w", cfg.Name, cfg.Kind, err)
+	}
+	return a, nil
+}
+
+// AlertLog is the alert kind that only records: the alert stays in the outbox, marked
+// delivered, and nothing is sent.
+const AlertLog = "log"

@@ -20,8 +20,8 @@ func TestAllIsWellFormed(t *testing.T) {
 		if !name.MatchString(k.Name) {
 			t.Errorf("kind name %q is not a lower-case identifier", k.Name)
 		}
-		if k.NewSource == nil && k.NewUpstream == nil {
-			t.Errorf("kind %q has neither side", k.Name)
+		if k.NewSource == nil && k.NewUpstream == nil && k.NewAlert == nil {
+			t.Errorf("kind %q has no side at all", k.Name)
 		}
 		if k.Doc == "" || strings.Contains(k.Doc, "\n") {
 			t.Errorf("kind %q: Doc must be one line", k.Name)
@@ -107,6 +107,32 @@ func TestVendorUpstreamsDefaultsAndTypos(t *testing.T) {
 	}
 }
 
+func TestAlert(t *testing.T) {
+	tests := []struct {
+		cfg  gateway.AlertConfig
+		nil_ bool
+		want string
+	}{
+		{gateway.AlertConfig{Name: "r", Kind: "slack", URL: "https://hooks.slack.com/services/T/B/x"}, false, ""},
+		{gateway.AlertConfig{Name: "r", Kind: "webhook", URL: "https://crm.example.com/hooks", Options: map[string]any{"secret": "s3cret"}}, false, ""},
+		{gateway.AlertConfig{Name: "r", Kind: "log"}, true, ""},
+		{gateway.AlertConfig{Name: "r", Kind: "webhook", URL: "https://crm.example.com/hooks"}, false, "secret"},
+		{gateway.AlertConfig{Name: "r", Kind: "pager"}, false, `alert "r": unknown kind "pager" (known: slack, webhook`},
+		{gateway.AlertConfig{Name: "r", Kind: "sendgrid"}, false, `unknown kind "sendgrid"`},
+	}
+	for _, tt := range tests {
+		a, err := Alert(tt.cfg)
+		switch {
+		case tt.want != "":
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("%s: error %v, want %q", tt.cfg.Kind, err, tt.want)
+			}
+		case err != nil || (a == nil) != tt.nil_:
+			t.Errorf("%s: %v, %v", tt.cfg.Kind, a, err)
+		}
+	}
+}
+
 func TestSecretOptions(t *testing.T) {
 	// A kind whose secret lives in an option (as Twilio's auth_token does) passes the check
 	// when the option is set and fails it when it is not.
@@ -130,8 +156,8 @@ func TestAllIsSortedAndBuildable(t *testing.T) {
 		if i > 0 && kinds[i-1].Name >= k.Name {
 			t.Errorf("All() is not sorted by unique name at %q", k.Name)
 		}
-		if k.NewSource == nil && k.NewUpstream == nil {
-			t.Errorf("kind %q has neither side", k.Name)
+		if k.NewSource == nil && k.NewUpstream == nil && k.NewAlert == nil {
+			t.Errorf("kind %q has no side at all", k.Name)
 		}
 		if k.Doc == "" {
 			t.Errorf("kind %q has no doc line", k.Name)
