@@ -23,7 +23,12 @@ var exampleYAML []byte
 
 // Config is a checked hush.yaml.
 type Config struct {
-	Listen        string
+	Listen string
+	// PublicURL is where people reach this hush ("https://hush.example.com"): the base of
+	// the console links in alerts. "" leaves the links out.
+	PublicURL string
+	// Language of what hush writes for people (alerts; the console's default): es or en.
+	Language      string
 	Storage       string // "bolt:FILE" (relative to Data) or "postgres://…"
 	Data          string // data directory; "" lets the caller decide
 	Timezone      string // for customers whose own is unknown
@@ -142,6 +147,7 @@ type Sentiment struct {
 
 // Defaults of keys left out.
 const (
+	DefaultLanguage       = "es"
 	DefaultListen         = ":8080"
 	DefaultStorage        = "bolt:hush.db"
 	DefaultTimezone       = "UTC"

@@ -212,7 +212,7 @@ func TestDefaultsOfAnEmptyFile(t *testing.T) {
 			t.Fatalf("%q: %v", src, err)
 		}
 		want := &Config{
-			Listen: ":8080", Storage: "bolt:hush.db", Timezone: "UTC",
+			Listen: ":8080", Language: "es", Storage: "bolt:hush.db", Timezone: "UTC",
 			Retention: Retention{Events: gateway.Duration(400 * 24 * time.Hour), Decisions: gateway.Duration(90 * 24 * time.Hour), Dedupe: gateway.Duration(14 * 24 * time.Hour)},
 			Limits:    Limits{Body: 1 << 20, RequestTimeout: gateway.Duration(30 * time.Second)},
 		}

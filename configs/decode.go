@@ -17,7 +17,7 @@ import (
 	"github.com/hush-gateway/hush/gateway/policy"
 )
 
-var topKeys = []string{"listen", "storage", "data", "timezone", "default_region", "admin", "sources",
+var topKeys = []string{"listen", "public_url", "language", "storage", "data", "timezone", "default_region", "admin", "sources",
 	"rules", "caps", "quiet_hours", "upstreams", "alerts", "costs", "retention", "limits", "sentiment"}
 
 // Keys common to every source, upstream and alert; the others are the kind's options.
@@ -29,6 +29,7 @@ var (
 
 func (d *decoder) config(body ast.Node) *Config {
 	cfg := &Config{
+		Language: DefaultLanguage,
 		Listen:   DefaultListen,
 		Storage:  DefaultStorage,
 		Timezone: DefaultTimezone,
@@ -51,6 +52,14 @@ func (d *decoder) config(body ast.Node) *Config {
 			}
 			cfg.Listen = s
 		}
+	}
+	if n, p, ok := top.take(d, "public_url"); ok {
+		if v, ok := d.httpURL(n, p); ok {
+			cfg.PublicURL = strings.TrimRight(v, "/")
+		}
+	}
+	if n, p, ok := top.take(d, "language"); ok {
+		cfg.Language = d.oneOf(n, p, "es", "es", "en")
 	}
 	if n, p, ok := top.take(d, "storage"); ok {
 		if s, ok := d.str(n, p); ok {

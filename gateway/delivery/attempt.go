@@ -31,6 +31,13 @@ func (w *Worker) deliver(ctx context.Context, m *gateway.OutboxMessage) (outcome
 	if !ok {
 		return w.die(ctx, m.ID, now, fmt.Sprintf("no alert named %q is configured", m.Target))
 	}
+	if sender == nil {
+		// A record-only destination (alert kind log): the outbox entry is the record.
+		return w.record(ctx, m.ID, func(rec *gateway.OutboxMessage) outcome {
+			rec.DeliveredAt = &now
+			return delivered
+		})
+	}
 	// Expired while waiting (the worker was down, or behind): give up without trying. A
 	// message due only after its deadline was put there on purpose (an operator's retry
 	// through the admin API, or the worker's own last backoff): it gets its attempt, and a

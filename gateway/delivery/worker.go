@@ -60,7 +60,8 @@ const (
 // Config configures a Worker. Store is required; the rest have defaults.
 type Config struct {
 	Store gateway.Store
-	// Senders by alert name (the `alerts:` list). A message for a name with no sender dies.
+	// Senders by alert name (the `alerts:` list). A message for a name with no entry dies;
+	// a nil sender records only (alert kind log): its messages are marked delivered.
 	Senders map[string]gateway.AlertSender
 	// PublicURL is the console's base URL ("https://hush.example.com"). The alert links to
 	// PublicURL + "/#/customers/" + the path-escaped first identity of the customer (the

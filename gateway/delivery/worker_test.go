@@ -693,3 +693,20 @@ func TestLastBackoffPastMaxAge(t *testing.T) {
 		t.Fatalf("stored: %+v", m)
 	}
 }
+
+// A record-only alert (kind log, a nil sender) is marked delivered without any request.
+func TestRecordOnlyAlert(t *testing.T) {
+	st, _ := newStore(t)
+	s := newSetup(t)
+	w := newWorker(t, st, s, func(c *Config) { c.Senders["audit"] = nil })
+	ids := queue(t, st, "audit", 1, t0)
+	if d, f, dead, err := w.DeliverDue(context.Background()); err != nil || d != 1 || f != 0 || dead != 0 {
+		t.Fatalf("DeliverDue = %d delivered, %d failed, %d dead, %v", d, f, dead, err)
+	}
+	if got := message(t, st, ids[0]); got.DeliveredAt == nil || got.DeadAt != nil {
+		t.Errorf("record-only alert: %+v", got)
+	}
+	if n, _ := s.rc.stats(); n != 0 {
+		t.Errorf("%d requests for a record-only alert", n)
+	}
+}
