@@ -29,6 +29,7 @@ func checkConfig(_ context.Context, args []string, e env) error {
 		for _, build := range []func() error{
 			func() error { _, err := buildSources(cfg, quiet); return err },
 			func() error { _, err := buildUpstreams(cfg); return err },
+			func() error { _, err := buildAlerts(cfg); return err },
 		} {
 			var more *configs.Errors
 			if err := build(); errors.As(err, &more) {

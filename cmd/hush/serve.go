@@ -22,6 +22,7 @@ import (
 	"github.com/hush-gateway/hush/configs"
 	"github.com/hush-gateway/hush/connectors"
 	"github.com/hush-gateway/hush/gateway"
+	alertdelivery "github.com/hush-gateway/hush/gateway/delivery"
 	"github.com/hush-gateway/hush/gateway/policy"
 	"github.com/hush-gateway/hush/gateway/sentiment"
 	"github.com/hush-gateway/hush/gateway/server"
@@ -100,6 +101,7 @@ type app struct {
 	store   gateway.Store
 	engine  *policy.Engine
 	handler http.Handler
+	worker  *alertdelivery.Worker
 	log     *slog.Logger
 }
 
@@ -121,6 +123,10 @@ func wire(ctx context.Context, cfg *configs.Config, e env, log *slog.Logger) (_ 
 		return nil, err
 	}
 	upstreams, err := buildUpstreams(cfg)
+	if err != nil {
+		return nil, err
+	}
+	senders, err := buildAlerts(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -168,7 +174,33 @@ func wire(ctx context.Context, cfg *configs.Config, e env, log *slog.Logger) (_ 
 		Gatherer:      reg,
 		Now:           e.now,
 	})
-	return &app{cfg: cfg, store: store, engine: engine, handler: handler, log: log}, nil
+	worker, err := alertdelivery.New(alertdelivery.Config{
+		Store: store, Senders: senders, PublicURL: cfg.PublicURL, Language: cfg.Language,
+		Now: e.now, Logger: log.With("component", "delivery"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("start alert delivery: %w", err)
+	}
+	return &app{cfg: cfg, store: store, engine: engine, handler: handler, worker: worker, log: log}, nil
+}
+
+// buildAlerts builds every configured alert destination's sender (nil for kind log, which
+// only records), reporting refusals at the alert's line in the config file.
+func buildAlerts(cfg *configs.Config) (map[string]gateway.AlertSender, error) {
+	out := make(map[string]gateway.AlertSender)
+	var errs configs.Errors
+	for i, a := range cfg.Alerts {
+		s, err := connectors.Alert(gateway.AlertConfig{Name: a.Name, Kind: a.Kind, URL: a.URL, Options: a.Options})
+		if err != nil {
+			errs.Issues = append(errs.Issues, cfg.IssueAt(fmt.Sprintf("alerts[%d]", i), err.Error()))
+			continue
+		}
+		out[a.Name] = s
+	}
+	if len(errs.Issues) > 0 {
+		return nil, &errs
+	}
+	return out, nil
 }
 
 // buildSources builds every configured source's connector. Connectors check their own
@@ -314,11 +346,19 @@ func serve(ctx context.Context, args []string, e env) error {
 		e.ready(base)
 	}
 
+	// The janitor and the alert worker run until shutdown, and stop before the store closes.
 	janitorDone := make(chan struct{})
 	janitorCtx, stopJanitor := context.WithCancel(ctx)
 	go func() {
 		defer close(janitorDone)
 		runJanitor(janitorCtx, a.store, cfg.Retention, e.now, log)
+	}()
+	workerDone := make(chan struct{})
+	go func() {
+		defer close(workerDone)
+		if err := a.worker.Run(janitorCtx); err != nil && !errors.Is(err, context.Canceled) {
+			log.Error("alert delivery stopped", "err", err)
+		}
 	}()
 
 	errc := make(chan error, 1)
@@ -327,6 +367,7 @@ func serve(ctx context.Context, args []string, e env) error {
 	case err := <-errc:
 		stopJanitor()
 		<-janitorDone
+		<-workerDone
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
@@ -336,6 +377,7 @@ func serve(ctx context.Context, args []string, e env) error {
 	shutdownErr := srv.Shutdown(drainCtx)
 	stopJanitor()
 	<-janitorDone
+	<-workerDone
 	if err := a.store.Close(); err != nil {
 		return fmt.Errorf("close storage: %w", err)
 	}
