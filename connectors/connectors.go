@@ -148,7 +148,8 @@ func All() []Kind {
 		{
 			Name:      zendesk.Kind,
 			NewSource: source(zendesk.NewSource),
-			Doc:       "Zendesk event webhooks and the hush trigger template (X-Zendesk-Webhook-Signature): tickets and satisfaction ratings",
+			NewAlert:  alert(zendesk.NewAlert),
+			Doc:       "Zendesk event webhooks and the hush trigger template (X-Zendesk-Webhook-Signature): tickets and satisfaction ratings; rule alerts as tickets for a group",
 		},
 	}
 }

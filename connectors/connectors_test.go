@@ -116,8 +116,9 @@ func TestAlert(t *testing.T) {
 		{gateway.AlertConfig{Name: "r", Kind: "slack", URL: "https://hooks.slack.com/services/T/B/x"}, false, ""},
 		{gateway.AlertConfig{Name: "r", Kind: "webhook", URL: "https://crm.example.com/hooks", Options: map[string]any{"secret": "s3cret"}}, false, ""},
 		{gateway.AlertConfig{Name: "r", Kind: "log"}, true, ""},
+		{gateway.AlertConfig{Name: "r", Kind: "zendesk", Options: map[string]any{"subdomain": "acme", "email": "ops@acme.example", "api_token": "t0k", "group_id": 360001234567}}, false, ""},
 		{gateway.AlertConfig{Name: "r", Kind: "webhook", URL: "https://crm.example.com/hooks"}, false, "secret"},
-		{gateway.AlertConfig{Name: "r", Kind: "pager"}, false, `alert "r": unknown kind "pager" (known: slack, webhook`},
+		{gateway.AlertConfig{Name: "r", Kind: "pager"}, false, `alert "r": unknown kind "pager" (known: slack, webhook, zendesk, log)`},
 		{gateway.AlertConfig{Name: "r", Kind: "sendgrid"}, false, `unknown kind "sendgrid"`},
 	}
 	for _, tt := range tests {
