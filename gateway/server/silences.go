@@ -10,9 +10,19 @@ import (
 	"github.com/hush-gateway/hush/gateway"
 )
 
-// handleSilencesList answers GET /api/v1/silences?active=&rule=&identity=&cursor=&limit=.
+// handleSilencesList answers GET /api/v1/silences?active=&rule=&identity=&cursor=&limit=,
+// and with format=csv the whole selection as a suppression list (silencesCSV).
 func handleSilencesList(deps Deps) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch f := r.URL.Query().Get("format"); f {
+		case "", "json":
+		case "csv":
+			silencesCSV(deps, w, r)
+			return
+		default:
+			writeErrorCode(w, gateway.CodeInvalid, "format must be json or csv")
+			return
+		}
 		page, err := pageParams(r)
 		if err != nil {
 			writeError(w, r, deps.Logger, err)
