@@ -102,7 +102,15 @@ type RuleSpec struct {
 	When        string       `json:"when"` // CEL over event, customer and history
 	Silence     *SilenceSpec `json:"silence,omitempty"`
 	Alert       string       `json:"alert,omitempty"` // alert name: a message goes to the outbox
-	Shadow      bool         `json:"shadow,omitempty"`
+	// FollowUp reminds a team a while after the rule fired ("call her back in 3 days").
+	FollowUp *FollowUpSpec `json:"follow_up,omitempty"`
+	Shadow   bool          `json:"shadow,omitempty"`
+}
+
+// FollowUpSpec is a rule's follow-up: the alert named Alert is sent After the rule fired.
+type FollowUpSpec struct {
+	After Duration `json:"after"`
+	Alert string   `json:"alert"`
 }
 
 // SilenceSpec is a rule's silence action.

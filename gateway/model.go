@@ -341,7 +341,7 @@ type DeadLetter struct {
 // written in the same transaction as its cause so that it is never lost nor sent twice.
 type OutboxMessage struct {
 	ID          string          `json:"id"`
-	Kind        string          `json:"kind"`   // "alert"
+	Kind        string          `json:"kind"`   // OutboxAlert, OutboxFollowUp or OutboxSilenceEnded
 	Target      string          `json:"target"` // alert name from config
 	CustomerID  string          `json:"customer_id,omitempty"`
 	Rule        string          `json:"rule,omitempty"`
@@ -356,7 +356,18 @@ type OutboxMessage struct {
 	// message is neither pending nor delivered, and stays until an admin retries it.
 	DeadAt     *time.Time `json:"dead_at,omitempty"`
 	DeadReason string     `json:"dead_reason,omitempty"`
+	// DueAt is when a scheduled message (a follow-up, a silence's end) is meant to go out;
+	// zero for alerts, which go at once. Delivery gives up MaxAge after DueAt (else after
+	// CreatedAt).
+	DueAt time.Time `json:"due_at,omitzero"`
 }
+
+// Outbox message kinds.
+const (
+	OutboxAlert        = "alert"         // a rule fired: tell the team now
+	OutboxFollowUp     = "follow_up"     // a rule's follow_up: remind the team after a while
+	OutboxSilenceEnded = "silence_ended" // a rule's silence is over: the customer may be contacted again
+)
 
 // State reports which of the outbox states m is in (delivered wins over dead: a late
 // success is still a success).
