@@ -19,9 +19,29 @@ import (
 // signed as Standard Webhooks with the same scheme the generic source verifies.
 const AlertKind = "webhook"
 
-// AlertType is the "type" of every alert document, so that a receiver that also takes
-// other webhooks can tell hush's alerts apart.
-const AlertType = "hush.alert"
+// Document types, one per outbox kind, so that a receiver that also takes other webhooks
+// can tell hush's messages apart, and tell an alert from a reminder.
+const (
+	// AlertType is a rule that just fired: a customer is at risk now.
+	AlertType = "hush.alert"
+	// FollowUpType is a rule's follow-up: time to check back with the customer.
+	FollowUpType = "hush.follow_up"
+	// SilenceEndedType is a silence that is over: marketing may write to the customer again.
+	SilenceEndedType = "hush.silence_ended"
+)
+
+// DocumentType is the document type of an outbox kind. An unknown kind is sent as an alert:
+// a message the receiver does not understand is better than one that is never sent.
+func DocumentType(kind string) string {
+	switch kind {
+	case gateway.OutboxFollowUp:
+		return FollowUpType
+	case gateway.OutboxSilenceEnded:
+		return SilenceEndedType
+	default:
+		return AlertType
+	}
+}
 
 // Alert builds signed webhook deliveries of alerts. Safe for concurrent use: it is never
 // modified after NewAlert (tests replace the clock before first use).
@@ -74,9 +94,11 @@ func checkAlertURL(raw string) error {
 
 // AlertDocument is the JSON body of a webhook alert (docs/alerts.md documents it).
 type AlertDocument struct {
-	Type      string    `json:"type"` // always AlertType
+	Type      string    `json:"type"` // AlertType, FollowUpType or SilenceEndedType
 	ID        string    `json:"id"`   // outbox message id, also the webhook-id header
 	CreatedAt time.Time `json:"created_at"`
+	// DueAt is when a follow-up or a silence's end was meant to go out; absent for alerts.
+	DueAt *time.Time `json:"due_at,omitempty"`
 	Alert     string    `json:"alert"` // the configured alert's name
 	Rule      string    `json:"rule"`
 	// Customer is always present: when the customer was erased after the alert was
@@ -102,8 +124,12 @@ type AlertCustomer struct {
 // attempt of one alert sends the same body.
 func Document(m *gateway.AlertMessage) AlertDocument {
 	d := AlertDocument{
-		Type: AlertType, ID: m.Outbox.ID, CreatedAt: m.Outbox.CreatedAt.UTC(), Alert: m.Outbox.Target,
+		Type: DocumentType(m.Outbox.Kind), ID: m.Outbox.ID, CreatedAt: m.Outbox.CreatedAt.UTC(), Alert: m.Outbox.Target,
 		Rule: m.Outbox.Rule, Event: m.Event, Silence: m.Silence, ConsoleURL: m.ConsoleURL,
+	}
+	if due := m.Outbox.DueAt; !due.IsZero() {
+		due = due.UTC()
+		d.DueAt = &due
 	}
 	if c := m.Customer; c != nil {
 		d.Customer = AlertCustomer{ID: c.ID, Identities: c.Identities, Name: c.Name}

@@ -277,3 +277,50 @@ func TestAlertRequestNeedsID(t *testing.T) {
 
 // The alert sender satisfies the interface the worker uses.
 var _ gateway.AlertSender = (*Alert)(nil)
+
+// TestAlertDocumentKinds checks that each outbox kind gets its own document type, that a
+// scheduled message says when it was due, and that an unknown kind goes out as an alert.
+func TestAlertDocumentKinds(t *testing.T) {
+	due := time.Date(2024, 5, 4, 10, 0, 0, 0, time.FixedZone("CEST", 2*3600))
+	tests := []struct {
+		kind     string
+		due      time.Time
+		wantType string
+		wantDue  string // "" when due_at must be absent
+	}{
+		{gateway.OutboxAlert, time.Time{}, "hush.alert", ""},
+		{gateway.OutboxFollowUp, due, "hush.follow_up", "2024-05-04T08:00:00Z"},
+		{gateway.OutboxSilenceEnded, due, "hush.silence_ended", "2024-05-04T08:00:00Z"},
+		{"", time.Time{}, "hush.alert", ""},
+		{"reminder_v2", due, "hush.alert", "2024-05-04T08:00:00Z"},
+	}
+	a := newTestAlert(t, vectorSecret, time.Unix(1714557600, 0))
+	for _, tt := range tests {
+		t.Run(tt.kind, func(t *testing.T) {
+			m := alertMessage()
+			m.Outbox.Kind, m.Outbox.DueAt = tt.kind, tt.due
+			req, err := a.Request(context.Background(), m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var doc map[string]any
+			if err := json.Unmarshal(readBody(t, req), &doc); err != nil {
+				t.Fatal(err)
+			}
+			if doc["type"] != tt.wantType {
+				t.Errorf("type = %v, want %s", doc["type"], tt.wantType)
+			}
+			got, has := doc["due_at"]
+			switch {
+			case tt.wantDue == "" && has:
+				t.Errorf("due_at = %v, want it absent", got)
+			case tt.wantDue != "" && got != tt.wantDue:
+				t.Errorf("due_at = %v, want %s", got, tt.wantDue)
+			}
+			// The rest of the document is the alert's: the same customer, event and silence.
+			if c, _ := doc["customer"].(map[string]any); c["id"] != "cus_1" || doc["silence"] == nil || doc["event"] == nil {
+				t.Errorf("document lost its customer, event or silence: %v", doc)
+			}
+		})
+	}
+}
