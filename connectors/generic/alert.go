@@ -99,8 +99,8 @@ type AlertDocument struct {
 	CreatedAt time.Time `json:"created_at"`
 	// DueAt is when a follow-up or a silence's end was meant to go out; absent for alerts.
 	DueAt *time.Time `json:"due_at,omitempty"`
-	Alert     string    `json:"alert"` // the configured alert's name
-	Rule      string    `json:"rule"`
+	Alert string     `json:"alert"` // the configured alert's name
+	Rule  string     `json:"rule"`
 	// Customer is always present: when the customer was erased after the alert was
 	// queued, only the id remains, with Erased set.
 	Customer AlertCustomer `json:"customer"`
