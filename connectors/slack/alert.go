@@ -1,6 +1,8 @@
 // Package slack sends hush's alerts to a Slack channel through an incoming webhook: a
 // Block Kit message, in the configured language, that tells the team which customer is at
-// risk, why, what they said and where to see them in the console.
+// risk, why, what they said and where to see them in the console. The same message, with
+// its own header and first line, reminds the team to check back (a rule's follow-up) and
+// tells marketing that a customer's silence is over.
 //
 // The message shows the customer's name and email or phone on purpose: it goes to the
 // company's own Slack, to the people who will call the customer back. It is built in
@@ -137,6 +139,8 @@ func mrkdwn(s string) Text { return Text{Type: "mrkdwn", Text: s} }
 type words struct {
 	title, customer, erased, reason, ruleReason, silence, untilResolved, shadow, lifted string
 	lastContact, event, message, sentiment, cues, view                                  string
+	// Follow-ups and ended silences: their headers and the line that says what to do.
+	followUpTitle, followUpLead, endedTitle, endedLead, liftedBy string
 }
 
 var languages = map[string]words{
@@ -146,6 +150,11 @@ var languages = map[string]words{
 		untilResolved: "que se resuelva «%s», y %s más", shadow: "modo sombra: registrado, no aplicado",
 		lifted: "levantado el %s", lastContact: "Último contacto", event: "Evento", message: "Mensaje",
 		sentiment: "Sentimiento", cues: "señales", view: "Ver cliente",
+		followUpTitle: "Seguimiento: regla %s",
+		followUpLead:  "La regla se activó el %s; toca volver a contactar (p. ej. llamar) para comprobar que el problema está resuelto.",
+		endedTitle:    "Silencio terminado: regla %s",
+		endedLead:     "El silencio terminó el %s; marketing puede volver a escribir.",
+		liftedBy:      " (levantado por %s)",
 	},
 	"en": {
 		title: "Customer at risk: rule %s", customer: "Customer", erased: "(customer erased)",
@@ -153,17 +162,41 @@ var languages = map[string]words{
 		untilResolved: "“%s” is resolved, then %s more", shadow: "shadow mode: recorded, not enforced",
 		lifted: "lifted %s", lastContact: "Last contact", event: "Event", message: "Message",
 		sentiment: "Sentiment", cues: "cues", view: "View customer",
+		followUpTitle: "Follow-up: rule %s",
+		followUpLead:  "The rule fired on %s; time to check back (e.g. call) that the problem is solved.",
+		endedTitle:    "Silence ended: rule %s",
+		endedLead:     "The silence ended on %s; marketing may write again.",
+		liftedBy:      " (lifted by %s)",
 	},
 }
 
-// Message builds the Slack message of an alert in m.Language (English unless "es"). It
-// depends on the message only, so every attempt of one alert posts the same message.
+// Message builds the Slack message of an outbox message in m.Language (English unless
+// "es"). Its kind decides the header and, for a follow-up or an ended silence, a first
+// line that says what to do now; an unknown kind is shown as an alert, so that it is seen
+// rather than dropped. It depends on the message only, so every attempt of one message
+// posts the same text.
 func Message(m *gateway.AlertMessage) Payload {
 	w, ok := languages[m.Language]
 	if !ok {
 		w = languages["en"]
 	}
-	title := fmt.Sprintf(w.title, truncate(m.Outbox.Rule, 80))
+	rule := truncate(m.Outbox.Rule, 80)
+	var title, lead string
+	switch m.Outbox.Kind {
+	case gateway.OutboxFollowUp:
+		title = fmt.Sprintf(w.followUpTitle, rule)
+		lead = fmt.Sprintf(w.followUpLead, date(firedAt(m)))
+	case gateway.OutboxSilenceEnded:
+		title = fmt.Sprintf(w.endedTitle, rule)
+		at, by := silenceEndedAt(m)
+		when := date(at)
+		if by != "" {
+			when += fmt.Sprintf(w.liftedBy, escape(truncate(by, 100)))
+		}
+		lead = fmt.Sprintf(w.endedLead, when)
+	default:
+		title = fmt.Sprintf(w.title, rule)
+	}
 
 	who := w.erased
 	if c := m.Customer; c != nil {
@@ -208,10 +241,12 @@ func Message(m *gateway.AlertMessage) Payload {
 		}
 	}
 
-	blocks := []Block{
-		{Type: "header", Text: plain(truncate(title, 150))},
-		{Type: "section", Fields: fields},
+	blocks := []Block{{Type: "header", Text: plain(truncate(title, 150))}}
+	if lead != "" {
+		t := mrkdwn(lead)
+		blocks = append(blocks, Block{Type: "section", Text: &t})
 	}
+	blocks = append(blocks, Block{Type: "section", Fields: fields})
 	if ev := m.Event; ev != nil && strings.TrimSpace(ev.Text) != "" {
 		t := mrkdwn(label(w.message) + quote(escape(truncate(strings.TrimSpace(ev.Text), MaxTextRunes))))
 		blocks = append(blocks, Block{Type: "section", Text: &t})
@@ -230,6 +265,33 @@ func Message(m *gateway.AlertMessage) Payload {
 }
 
 func label(s string) string { return "*" + s + "*\n" }
+
+// firedAt is when the rule of a follow-up fired: the follow-up is written to the outbox in
+// the same transaction, so its creation time; its due time if that is missing.
+func firedAt(m *gateway.AlertMessage) time.Time {
+	if !m.Outbox.CreatedAt.IsZero() {
+		return m.Outbox.CreatedAt
+	}
+	return m.Outbox.DueAt
+}
+
+// silenceEndedAt is when the silence stopped and who lifted it ("" when it ran out): the
+// lift when a person lifted it before its end, else its end, else (the silence is gone)
+// when the message was due.
+func silenceEndedAt(m *gateway.AlertMessage) (time.Time, string) {
+	if s := m.Silence; s != nil {
+		switch {
+		case s.LiftedAt != nil && (s.End == nil || s.LiftedAt.Before(*s.End)):
+			return *s.LiftedAt, s.LiftedBy
+		case s.End != nil:
+			return *s.End, ""
+		}
+	}
+	if !m.Outbox.DueAt.IsZero() {
+		return m.Outbox.DueAt, ""
+	}
+	return m.Outbox.CreatedAt, ""
+}
 
 // silenceEnd says until when the customer is silenced.
 func silenceEnd(w words, s *gateway.Silence) string {

@@ -51,6 +51,26 @@ func bareMessage(lang string) *gateway.AlertMessage {
 	return m
 }
 
+// followUp makes m the follow-up of its rule, due three days after the rule fired.
+func followUp(m *gateway.AlertMessage) *gateway.AlertMessage {
+	m.Outbox.ID, m.Outbox.Kind, m.Outbox.DueAt = "out_01FU", gateway.OutboxFollowUp, created.Add(3*24*time.Hour)
+	return m
+}
+
+// silenceEnded makes m the message sent when its silence ran out.
+func silenceEnded(m *gateway.AlertMessage) *gateway.AlertMessage {
+	m.Outbox.ID, m.Outbox.Kind, m.Outbox.DueAt = "out_01SE", gateway.OutboxSilenceEnded, *m.Silence.End
+	return m
+}
+
+// liftedByPerson has an operator lift m's silence two days in.
+func liftedByPerson(m *gateway.AlertMessage) *gateway.AlertMessage {
+	lifted := created.Add(2 * 24 * time.Hour)
+	m.Silence.LiftedAt, m.Silence.LiftedBy, m.Silence.LiftReason = &lifted, "admin:ops", "customer called back"
+	m.Outbox.DueAt = lifted
+	return m
+}
+
 func TestMessageGolden(t *testing.T) {
 	untilResolved := func(lang string) *gateway.AlertMessage {
 		m := fullMessage(lang)
@@ -61,12 +81,18 @@ func TestMessageGolden(t *testing.T) {
 		return m
 	}
 	cases := map[string]*gateway.AlertMessage{
-		"es_full":           fullMessage("es"),
-		"en_full":           fullMessage("en"),
-		"es_bare":           bareMessage("es"),
-		"en_bare":           bareMessage("en"),
-		"es_until_resolved": untilResolved("es"),
-		"en_until_resolved": untilResolved("en"),
+		"es_full":                 fullMessage("es"),
+		"en_full":                 fullMessage("en"),
+		"es_bare":                 bareMessage("es"),
+		"en_bare":                 bareMessage("en"),
+		"es_until_resolved":       untilResolved("es"),
+		"en_until_resolved":       untilResolved("en"),
+		"es_follow_up":            followUp(fullMessage("es")),
+		"en_follow_up":            followUp(fullMessage("en")),
+		"es_silence_ended":        silenceEnded(fullMessage("es")),
+		"en_silence_ended":        silenceEnded(fullMessage("en")),
+		"es_silence_ended_lifted": liftedByPerson(silenceEnded(fullMessage("es"))),
+		"en_silence_ended_lifted": liftedByPerson(silenceEnded(fullMessage("en"))),
 	}
 	for name, m := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -207,6 +233,104 @@ func TestMessageCannotPing(t *testing.T) {
 	}
 	if !strings.Contains(s, "&lt;!here&gt;") || !strings.Contains(s, "&lt;@U024BE7LH&gt;") || !strings.Contains(s, "&amp; more") {
 		t.Errorf("text not escaped as Slack wants:\n%s", s)
+	}
+}
+
+// TestMessageKinds checks what each outbox kind's message says, in both languages, beyond
+// what the goldens hold: the header, the line that says what to do and its date.
+func TestMessageKinds(t *testing.T) {
+	fired := "<!date^1714557600^{date_short_pretty} {time}|2024-05-01 10:00 UTC>"
+	ended := "<!date^1715853600^{date_short_pretty} {time}|2024-05-16 10:00 UTC>"
+	lifted := "<!date^1714730400^{date_short_pretty} {time}|2024-05-03 10:00 UTC>"
+	tests := []struct {
+		name   string
+		m      *gateway.AlertMessage
+		header string
+		lead   string // the section after the header; "" when the message has none
+		nope   []string
+	}{
+		{"es alert", fullMessage("es"), "Cliente en riesgo: regla low-csat", "", nil},
+		{"es follow_up", followUp(fullMessage("es")), "Seguimiento: regla low-csat",
+			"La regla se activó el " + fired + "; toca volver a contactar (p. ej. llamar) para comprobar que el problema está resuelto.",
+			[]string{"Cliente en riesgo", "Follow-up"}},
+		{"en follow_up", followUp(fullMessage("en")), "Follow-up: rule low-csat",
+			"The rule fired on " + fired + "; time to check back (e.g. call) that the problem is solved.",
+			[]string{"Customer at risk", "Seguimiento"}},
+		{"es silence_ended", silenceEnded(fullMessage("es")), "Silencio terminado: regla low-csat",
+			"El silencio terminó el " + ended + "; marketing puede volver a escribir.", []string{"Cliente en riesgo", "levantado por"}},
+		{"en silence_ended", silenceEnded(fullMessage("en")), "Silence ended: rule low-csat",
+			"The silence ended on " + ended + "; marketing may write again.", []string{"Customer at risk", "lifted by"}},
+		{"es silence_ended lifted", liftedByPerson(silenceEnded(fullMessage("es"))), "Silencio terminado: regla low-csat",
+			"El silencio terminó el " + lifted + " (levantado por admin:ops); marketing puede volver a escribir.", nil},
+		{"en silence_ended lifted", liftedByPerson(silenceEnded(fullMessage("en"))), "Silence ended: rule low-csat",
+			"The silence ended on " + lifted + " (lifted by admin:ops); marketing may write again.", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := Message(tt.m)
+			if got := p.Blocks[0].Text.Text; got != tt.header {
+				t.Errorf("header = %q, want %q", got, tt.header)
+			}
+			if !strings.HasPrefix(p.Text, tt.header+" — ") {
+				t.Errorf("notification text = %q, want the header first", p.Text)
+			}
+			var lead string
+			if b := p.Blocks[1]; b.Text != nil {
+				lead = b.Text.Text
+			}
+			if lead != tt.lead {
+				t.Errorf("lead = %q, want %q", lead, tt.lead)
+			}
+			// The customer, event and silence fields are the alert's.
+			fieldsAt := 1
+			if tt.lead != "" {
+				fieldsAt = 2
+			}
+			fields := p.Blocks[fieldsAt].Fields
+			if len(fields) != 6 {
+				t.Errorf("%d fields, want the alert's 6", len(fields))
+			}
+			s := flatten(p)
+			for _, w := range tt.nope {
+				if strings.Contains(s, w) {
+					t.Errorf("message has %q:\n%s", w, s)
+				}
+			}
+		})
+	}
+}
+
+func TestMessageKindLiftedAfterEnd(t *testing.T) {
+	// Lifted after it had run out: the silence ended at its end, nobody ended it early.
+	m := silenceEnded(fullMessage("en"))
+	late := m.Silence.End.Add(time.Hour)
+	m.Silence.LiftedAt, m.Silence.LiftedBy = &late, "admin:ops"
+	lead := Message(m).Blocks[1].Text.Text
+	if !strings.Contains(lead, "2024-05-16 10:00 UTC") || strings.Contains(lead, "lifted by") {
+		t.Errorf("lead = %q", lead)
+	}
+	// Without its silence (erased since), the message says when it was due.
+	m = silenceEnded(fullMessage("es"))
+	m.Silence = nil
+	if lead := Message(m).Blocks[1].Text.Text; !strings.Contains(lead, "2024-05-16 10:00 UTC") {
+		t.Errorf("lead without a silence = %q", lead)
+	}
+	// A person's name cannot ping either.
+	m = liftedByPerson(silenceEnded(fullMessage("en")))
+	m.Silence.LiftedBy = "admin:<!channel>"
+	if lead := Message(m).Blocks[1].Text.Text; strings.Contains(lead, "<!channel>") || !strings.Contains(lead, "admin:&lt;!channel&gt;") {
+		t.Errorf("lifted_by not escaped: %q", lead)
+	}
+}
+
+func TestMessageUnknownKindIsAnAlert(t *testing.T) {
+	want, _ := encode(Message(fullMessage("es")))
+	for _, kind := range []string{"", "reminder_v2"} {
+		m := fullMessage("es")
+		m.Outbox.Kind = kind
+		if got, _ := encode(Message(m)); !bytes.Equal(got, want) {
+			t.Errorf("kind %q: message differs from the alert's:\n%s", kind, got)
+		}
 	}
 }
 
