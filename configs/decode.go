@@ -435,10 +435,39 @@ func (d *decoder) rules(n ast.Node, path string) []gateway.RuleSpec {
 		if n, p, ok := o.take(d, "silence"); ok {
 			r.Silence = d.silence(n, p)
 		}
-		d.unknown(o, []string{"name", "description", "when", "silence", "alert", "shadow"})
+		if n, p, ok := o.take(d, "follow_up"); ok {
+			r.FollowUp = d.followUp(n, p)
+		}
+		d.unknown(o, []string{"name", "description", "when", "silence", "alert", "follow_up", "shadow"})
 		out = append(out, r)
 	})
 	return out
+}
+
+// followUp reads a rule's follow_up: {after: 3d, alert: retention}.
+func (d *decoder) followUp(n ast.Node, path string) *gateway.FollowUpSpec {
+	o, ok := d.object(n, path)
+	if !ok {
+		return nil
+	}
+	f := &gateway.FollowUpSpec{}
+	if n, p, ok := o.take(d, "after"); ok {
+		if v, ok := d.duration(n, p); ok {
+			if v <= 0 || v > gateway.Duration(90*24*time.Hour) {
+				d.errorf(n, p, "must be longer than 0 and at most 90d")
+			}
+			f.After = v
+		}
+	} else {
+		d.errorf(n, path, "a follow-up needs after (how long after the rule fired, e.g. 3d)")
+	}
+	if n, p, ok := o.take(d, "alert"); ok {
+		f.Alert, _ = d.str(n, p)
+	} else {
+		d.errorf(n, path, "a follow-up needs alert (where to send it)")
+	}
+	d.unknown(o, []string{"after", "alert"})
+	return f
 }
 
 func (d *decoder) silence(n ast.Node, path string) *gateway.SilenceSpec {
@@ -774,6 +803,11 @@ func (d *decoder) crossCheck(cfg *Config) {
 		if r.Alert != "" && !alerts[r.Alert] && !d.reported(p) {
 			n, _ := d.nodeAt(p)
 			d.errorf(n, p, "no alert named %q is defined under alerts", r.Alert)
+		}
+		p = fmt.Sprintf("rules[%d].follow_up.alert", i)
+		if r.FollowUp != nil && r.FollowUp.Alert != "" && !alerts[r.FollowUp.Alert] && !d.reported(p) {
+			n, _ := d.nodeAt(p)
+			d.errorf(n, p, "no alert named %q is defined under alerts", r.FollowUp.Alert)
 		}
 	}
 	if len(cfg.Rules) > 0 {

@@ -23,8 +23,10 @@ import (
 // deliver makes one attempt at m and records its outcome. An error is a store error (or
 // ctx ending): nothing was recorded and m stays as it was.
 func (w *Worker) deliver(ctx context.Context, m *gateway.OutboxMessage) (outcome, error) {
-	if m.Kind != "alert" {
-		return skipped, nil // other kinds (follow-ups) are someone else's
+	switch m.Kind {
+	case gateway.OutboxAlert, gateway.OutboxFollowUp, gateway.OutboxSilenceEnded:
+	default:
+		return skipped, nil // kinds this worker does not send
 	}
 	now := w.cfg.Now()
 	sender, ok := w.cfg.Senders[m.Target]
@@ -42,7 +44,7 @@ func (w *Worker) deliver(ctx context.Context, m *gateway.OutboxMessage) (outcome
 	// message due only after its deadline was put there on purpose (an operator's retry
 	// through the admin API, or the worker's own last backoff): it gets its attempt, and a
 	// failure then is final (see retryLater).
-	if deadline := m.CreatedAt.Add(w.cfg.MaxAge); now.After(deadline) && !m.NextAttempt.After(deadline) {
+	if deadline := startOf(m).Add(w.cfg.MaxAge); now.After(deadline) && !m.NextAttempt.After(deadline) {
 		return w.die(ctx, m.ID, now, w.gaveUp())
 	}
 	if !w.limits.allow(m.Target, now) {
@@ -51,6 +53,11 @@ func (w *Worker) deliver(ctx context.Context, m *gateway.OutboxMessage) (outcome
 	am, err := w.resolve(ctx, m)
 	if err != nil {
 		return skipped, err
+	}
+	if m.Kind == gateway.OutboxSilenceEnded {
+		if o, done, err := w.holdUntilEnded(ctx, m, am, now); done {
+			return o, err
+		}
 	}
 	req, err := sender.Request(ctx, am)
 	if err != nil {
@@ -103,7 +110,7 @@ func (w *Worker) retryLater(ctx context.Context, m *gateway.OutboxMessage, now t
 		wait = w.jitter(backoff(m.Attempts))
 	}
 	next := now.Add(wait)
-	expired := now.Sub(m.CreatedAt) > w.cfg.MaxAge
+	expired := now.Sub(startOf(m)) > w.cfg.MaxAge
 	o, err := w.record(ctx, m.ID, func(rec *gateway.OutboxMessage) outcome {
 		rec.Attempts++
 		rec.LastError = reason
@@ -268,4 +275,37 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
+}
+
+// startOf is when a message was meant to go out: its due time when scheduled (a
+// follow-up, a silence's end), else when it was written. MaxAge counts from there.
+func startOf(m *gateway.OutboxMessage) time.Time {
+	if !m.DueAt.IsZero() {
+		return m.DueAt
+	}
+	return m.CreatedAt
+}
+
+// holdUntilEnded keeps a silence_ended message back while its silence is still in force
+// (extended since, or waiting for its topic to be resolved): it is moved to the silence's
+// current end, or checked again in an hour when the silence has none yet. Not an attempt.
+// A silence that no longer exists (its customer was erased) has nothing to announce.
+func (w *Worker) holdUntilEnded(ctx context.Context, m *gateway.OutboxMessage, am *gateway.AlertMessage, now time.Time) (outcome, bool, error) {
+	s := am.Silence
+	if s == nil {
+		o, err := w.die(ctx, m.ID, now, "the silence no longer exists")
+		return o, true, err
+	}
+	if !s.ActiveAt(now) {
+		return skipped, false, nil // over: announce it
+	}
+	next := now.Add(time.Hour)
+	if s.End != nil && s.End.After(now) {
+		next = *s.End
+	}
+	_, err := w.record(ctx, m.ID, func(rec *gateway.OutboxMessage) outcome {
+		rec.NextAttempt, rec.DueAt = next, next
+		return skipped
+	})
+	return skipped, true, err
 }

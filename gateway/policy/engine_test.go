@@ -128,6 +128,18 @@ func (h *harness) silences(customerID string) []gateway.Silence {
 	return out
 }
 
+// outboxOf is the outbox messages of one kind.
+func (h *harness) outboxOf(kind string) []gateway.OutboxMessage {
+	h.t.Helper()
+	var out []gateway.OutboxMessage
+	for _, m := range h.outbox() {
+		if m.Kind == kind {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
 func (h *harness) outbox() []gateway.OutboxMessage {
 	h.t.Helper()
 	var out []gateway.OutboxMessage

@@ -523,8 +523,28 @@ func (e *Engine) applyRules(tx gateway.Tx, ev *gateway.Event, c *gateway.Custome
 		// A rule in shadow mode is being tried out: its silence is recorded, but nobody is
 		// alerted about a silence that is not enforced. A trigger that only extends the
 		// rule's silence alerts nobody again: one alert per silence.
-		if f.Rule.Alert != "" && !f.Rule.Shadow && !extended {
-			if err := putAlert(tx, f.Rule, ev, c, s, now); err != nil {
+		if f.Rule.Shadow || extended {
+			continue
+		}
+		if f.Rule.Alert != "" {
+			if err := putOutbox(tx, gateway.OutboxAlert, f.Rule.Alert, time.Time{}, f.Rule, ev, c, s, now); err != nil {
+				return nil, err
+			}
+			// The team also hears when the silence is over (the worker holds it back while
+			// the silence is extended; "until resolved" is checked again every hour).
+			if s != nil {
+				due := now.Add(time.Hour)
+				if s.End != nil {
+					due = *s.End
+				}
+				if err := putOutbox(tx, gateway.OutboxSilenceEnded, f.Rule.Alert, due, f.Rule, ev, c, s, now); err != nil {
+					return nil, err
+				}
+			}
+		}
+		if fu := f.Rule.FollowUp; fu != nil {
+			due := effectiveAt(ev, now).Add(fu.After.D())
+			if err := putOutbox(tx, gateway.OutboxFollowUp, fu.Alert, due, f.Rule, ev, c, s, now); err != nil {
 				return nil, err
 			}
 		}
@@ -605,21 +625,26 @@ type alertPayload struct {
 	Until      *time.Time `json:"until,omitempty"`
 }
 
-func putAlert(tx gateway.Tx, rule *gateway.RuleSpec, ev *gateway.Event, c *gateway.Customer, s *gateway.Silence, now time.Time) error {
+// putOutbox queues a message for the team: an alert now, or a follow-up or a silence's end
+// at due (zero: now).
+func putOutbox(tx gateway.Tx, kind, target string, due time.Time, rule *gateway.RuleSpec, ev *gateway.Event, c *gateway.Customer, s *gateway.Silence, now time.Time) error {
 	p := alertPayload{Rule: rule.Name, CustomerID: c.ID, EventID: eventRef(ev), EventType: ev.Type}
 	if s != nil {
 		p.SilenceID, p.Until = s.ID, s.End
 	}
 	body, err := json.Marshal(p)
 	if err != nil {
-		return fmt.Errorf("encoding alert: %w", err)
+		return fmt.Errorf("encoding %s: %w", kind, err)
 	}
 	m := &gateway.OutboxMessage{
-		ID: gateway.NewID("out", now), Kind: "alert", Target: rule.Alert, CustomerID: c.ID,
-		Rule: rule.Name, EventID: eventRef(ev), Payload: body, CreatedAt: now, NextAttempt: now,
+		ID: gateway.NewID("out", now), Kind: kind, Target: target, CustomerID: c.ID,
+		Rule: rule.Name, EventID: eventRef(ev), Payload: body, CreatedAt: now, NextAttempt: now, DueAt: due,
+	}
+	if !due.IsZero() {
+		m.NextAttempt = due
 	}
 	if err := tx.PutOutbox(m); err != nil {
-		return fmt.Errorf("queuing alert for rule %s: %w", rule.Name, err)
+		return fmt.Errorf("queuing %s for rule %s: %w", kind, rule.Name, err)
 	}
 	return nil
 }

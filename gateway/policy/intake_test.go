@@ -66,9 +66,13 @@ func TestRuleCreatesSilenceFromEventTime(t *testing.T) {
 			wantReason(t, h.decide1(gateway.ChannelEmail, gateway.CategorySurvey, email("ana@example.com")), "")
 			wantReason(t, h.decide1(gateway.ChannelEmail, gateway.CategoryMarketing, email("bob@example.com")), "")
 
-			out := h.outbox()
+			out := h.outboxOf(gateway.OutboxAlert)
 			if len(out) != 1 || out[0].Kind != "alert" || out[0].Target != "retention" {
 				t.Fatalf("outbox = %+v", out)
+			}
+			// The team also hears when the silence ends, at its end.
+			if ended := h.outboxOf(gateway.OutboxSilenceEnded); len(ended) != 1 || !ended[0].DueAt.Equal(*s.End) || !ended[0].NextAttempt.Equal(*s.End) {
+				t.Fatalf("silence_ended = %+v, want one due at %v", ended, s.End)
 			}
 			var p map[string]any
 			if err := json.Unmarshal(out[0].Payload, &p); err != nil {
@@ -106,7 +110,7 @@ func TestRetriggerExtendsInsteadOfStacking(t *testing.T) {
 	}
 	// One alert per silence: the retention team hears about the customer once, not once
 	// per repeated trigger.
-	if n := len(h.outbox()); n != 1 {
+	if n := len(h.outboxOf(gateway.OutboxAlert)); n != 1 {
 		t.Fatalf("%d alerts, want one per silence (1)", n)
 	}
 }
@@ -366,5 +370,28 @@ func TestSnapshotSurvivesRestart(t *testing.T) {
 	}
 	if v, _ := h.e.Snapshot().Customer(email("ana@example.com")); len(v.Silences) != 0 {
 		t.Fatalf("expired silence loaded: %+v", v.Silences)
+	}
+}
+
+// A rule's follow-up is queued for its time, once per silence; rules without an alert
+// queue no silence_ended.
+func TestFollowUpQueuedOncePerSilence(t *testing.T) {
+	rule := gateway.RuleSpec{Name: "callback", When: `event.type == "survey.response" && event.csat <= 2`,
+		Silence: &gateway.SilenceSpec{For: dayDur(15)}, FollowUp: &gateway.FollowUpSpec{After: dayDur(3), Alert: "retention"}}
+	h := newHarness(t, Config{Rules: mustRules(t, rule)})
+	at := engineStart.Add(-2 * time.Hour)
+	h.ingest(event("e1", gateway.EventSurveyResponse, at, "ana@example.com", withCSAT(1)))
+	h.ingest(event("e2", gateway.EventSurveyResponse, engineStart, "ana@example.com", withCSAT(2)))
+
+	fu := h.outboxOf(gateway.OutboxFollowUp)
+	if len(fu) != 1 || fu[0].Target != "retention" || !fu[0].DueAt.Equal(at.Add(72*time.Hour)) || !fu[0].NextAttempt.Equal(fu[0].DueAt) {
+		t.Fatalf("follow-ups = %+v, want one due 3 days after the first survey", fu)
+	}
+	if n := len(h.outboxOf(gateway.OutboxAlert)) + len(h.outboxOf(gateway.OutboxSilenceEnded)); n != 0 {
+		t.Errorf("a rule without alert queued %d alerts or silence ends", n)
+	}
+	if _, err := CompileRules([]gateway.RuleSpec{{Name: "x", When: "true", FollowUp: &gateway.FollowUpSpec{Alert: "retention"}}}); err == nil ||
+		!strings.Contains(err.Error(), "follow_up.after") {
+		t.Errorf("a follow-up without after: %v", err)
 	}
 }

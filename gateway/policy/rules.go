@@ -261,8 +261,16 @@ func CompileRules(specs []gateway.RuleSpec, opts ...RuleOption) (*RuleSet, error
 				seen[spec.Name] = i
 			}
 		}
-		if spec.Silence == nil && spec.Alert == "" {
-			add(i, "name", "the rule does nothing: give it a silence, an alert or both")
+		if spec.Silence == nil && spec.Alert == "" && spec.FollowUp == nil {
+			add(i, "name", "the rule does nothing: give it a silence, an alert, a follow-up or several")
+		}
+		if fu := spec.FollowUp; fu != nil {
+			if fu.After <= 0 {
+				add(i, "follow_up.after", "must be longer than 0")
+			}
+			if fu.Alert == "" {
+				add(i, "follow_up.alert", "name the alert the follow-up goes to")
+			}
 		}
 		if spec.Silence != nil {
 			for _, e := range validateSilence(spec.Silence) {
