@@ -56,7 +56,9 @@ var (
 
 // Alert creates a Zendesk ticket for each alert: assigned to the retention group, with a
 // private note that says who the customer is, which rule fired, until when they are
-// silenced and what they said. It implements gateway.AlertSender.
+// silenced and what they said. A rule's follow-up and a silence's end get a ticket of their
+// own too, with their own subject, first line and tag; an unknown outbox kind is written
+// as an alert. It implements gateway.AlertSender.
 type Alert struct {
 	name      string
 	endpoint  string // base URL + ticketsPath
@@ -209,12 +211,19 @@ func (a *Alert) Request(ctx context.Context, m *gateway.AlertMessage) (*http.Req
 	}
 	t := texts[lang]
 	rule := cmp.Or(m.Outbox.Rule, t.noRule)
+	subject, tags := t.subject, a.tags
+	switch m.Outbox.Kind {
+	case gateway.OutboxFollowUp:
+		subject, tags = t.subjectFollowUp, withTag(a.tags, tagFollowUp)
+	case gateway.OutboxSilenceEnded:
+		subject, tags = t.subjectEnded, withTag(a.tags, tagSilenceEnded)
+	}
 	body := ticketRequest{Ticket: ticket{
-		Subject:    truncateRunes(t.subject+rule, maxSubjectRunes),
+		Subject:    truncateRunes(subject+rule, maxSubjectRunes),
 		Comment:    ticketComment{Body: noteBody(t, m, rule), Public: false},
 		GroupID:    a.groupID,
 		Priority:   a.priority,
-		Tags:       a.tags,
+		Tags:       tags,
 		ExternalID: "hush:" + m.Outbox.ID,
 	}}
 	if a.requester == RequesterCustomer {
@@ -236,6 +245,22 @@ func (a *Alert) Request(ctx context.Context, m *gateway.AlertMessage) (*http.Req
 	req.Header.Set("Authorization", a.auth)
 	req.Header.Set("Idempotency-Key", m.Outbox.ID)
 	return req, nil
+}
+
+// Tags added to the configured ones on a follow-up's or an ended silence's ticket, so that
+// views and triggers can tell them from alerts.
+const (
+	tagFollowUp     = "follow-up"
+	tagSilenceEnded = "silence-ended"
+)
+
+// withTag is tags plus tag, in a new slice: the configured tags are shared by concurrent
+// requests and must not be appended to in place.
+func withTag(tags []string, tag string) []string {
+	if slices.Contains(tags, tag) {
+		return tags
+	}
+	return append(slices.Clone(tags), tag)
 }
 
 // customerRequester names the customer by their first email, with their name; nil when hush
@@ -262,6 +287,8 @@ func messageLanguage(lang string) string {
 // alertTexts is the wording of a ticket in one language.
 type alertTexts struct {
 	subject, noRule                                                 string
+	subjectFollowUp, subjectEnded, introFollowUp, introEnded        string
+	liftedBy                                                        string
 	introSilenced, introAlert, customer, erased, noName, identities string
 	rule, silence, until, untilResolved, noSilence                  string
 	lifted, shadow, event, noEvent, text, sentiment                 string
@@ -271,6 +298,10 @@ type alertTexts struct {
 var texts = map[string]alertTexts{
 	"es": {
 		subject: "Cliente en riesgo: ", noRule: "(sin regla)",
+		subjectFollowUp: "Seguimiento: ", subjectEnded: "Silencio terminado: ",
+		introFollowUp: "La regla se activó el %s; toca volver a contactar (p. ej. llamar) para comprobar que el problema está resuelto.",
+		introEnded:    "El silencio terminó el %s; marketing puede volver a escribir.",
+		liftedBy:      " (levantado por %s)",
 		introSilenced: "hush ha detectado un cliente en riesgo y lo ha puesto en silencio (detalles abajo).",
 		introAlert:    "hush ha detectado un cliente en riesgo.",
 		customer:      "Cliente", erased: "(borrado de hush)", noName: "(sin nombre)", identities: "Identidades",
@@ -282,6 +313,10 @@ var texts = map[string]alertTexts{
 	},
 	"en": {
 		subject: "Customer at risk: ", noRule: "(no rule)",
+		subjectFollowUp: "Follow-up: ", subjectEnded: "Silence ended: ",
+		introFollowUp: "The rule fired on %s; time to check back (e.g. call) that the problem is solved.",
+		introEnded:    "The silence ended on %s; marketing may write again.",
+		liftedBy:      " (lifted by %s)",
 		introSilenced: "hush found a customer at risk and silenced them (details below).",
 		introAlert:    "hush found a customer at risk.",
 		customer:      "Customer", erased: "(erased from hush)", noName: "(no name)", identities: "Identities",
@@ -299,9 +334,19 @@ func noteBody(t alertTexts, m *gateway.AlertMessage, rule string) string {
 	var b strings.Builder
 	line := func(label, value string) { fmt.Fprintf(&b, "%s: %s\n", label, value) }
 
-	if m.Silence != nil {
+	switch {
+	case m.Outbox.Kind == gateway.OutboxFollowUp:
+		fmt.Fprintf(&b, t.introFollowUp+"\n\n", formatTime(firedAt(m)))
+	case m.Outbox.Kind == gateway.OutboxSilenceEnded:
+		at, by := silenceEndedAt(m)
+		when := formatTime(at)
+		if by != "" {
+			when += fmt.Sprintf(t.liftedBy, oneLine(by))
+		}
+		fmt.Fprintf(&b, t.introEnded+"\n\n", when)
+	case m.Silence != nil:
 		b.WriteString(t.introSilenced + "\n\n")
-	} else {
+	default:
 		b.WriteString(t.introAlert + "\n\n")
 	}
 	if c := m.Customer; c != nil {
@@ -346,6 +391,33 @@ func noteBody(t alertTexts, m *gateway.AlertMessage, rule string) string {
 	line(t.outbox, m.Outbox.ID)
 	b.WriteString(t.footer)
 	return b.String()
+}
+
+// firedAt is when the rule of a follow-up fired: the follow-up is written to the outbox in
+// the same transaction, so its creation time; its due time if that is missing.
+func firedAt(m *gateway.AlertMessage) time.Time {
+	if !m.Outbox.CreatedAt.IsZero() {
+		return m.Outbox.CreatedAt
+	}
+	return m.Outbox.DueAt
+}
+
+// silenceEndedAt is when the silence stopped and who lifted it ("" when it ran out): the
+// lift when a person lifted it before its end, else its end, else (the silence is gone)
+// when the message was due.
+func silenceEndedAt(m *gateway.AlertMessage) (time.Time, string) {
+	if s := m.Silence; s != nil {
+		switch {
+		case s.LiftedAt != nil && (s.End == nil || s.LiftedAt.Before(*s.End)):
+			return *s.LiftedAt, s.LiftedBy
+		case s.End != nil:
+			return *s.End, ""
+		}
+	}
+	if !m.Outbox.DueAt.IsZero() {
+		return m.Outbox.DueAt, ""
+	}
+	return m.Outbox.CreatedAt, ""
 }
 
 func silenceText(t alertTexts, s *gateway.Silence) string {

@@ -74,6 +74,26 @@ func bareMessage() *gateway.AlertMessage {
 	}
 }
 
+// followUp makes m the follow-up of its rule, due three days after the rule fired.
+func followUp(m *gateway.AlertMessage) *gateway.AlertMessage {
+	m.Outbox.ID, m.Outbox.Kind, m.Outbox.DueAt = "out_follow_up", gateway.OutboxFollowUp, m.Outbox.CreatedAt.Add(3*24*time.Hour)
+	return m
+}
+
+// silenceEnded makes m the message sent when its silence ran out.
+func silenceEnded(m *gateway.AlertMessage) *gateway.AlertMessage {
+	m.Outbox.ID, m.Outbox.Kind, m.Outbox.DueAt = "out_silence_ended", gateway.OutboxSilenceEnded, *m.Silence.End
+	return m
+}
+
+// liftedByPerson has an operator lift m's silence two days in.
+func liftedByPerson(m *gateway.AlertMessage) *gateway.AlertMessage {
+	lifted := m.Silence.Start.Add(2 * 24 * time.Hour)
+	m.Silence.LiftedAt, m.Silence.LiftedBy, m.Silence.LiftReason = &lifted, "admin:ops", "customer called back"
+	m.Outbox.DueAt = lifted
+	return m
+}
+
 func requestBody(t *testing.T, req *http.Request) []byte {
 	t.Helper()
 	b, err := io.ReadAll(req.Body)
@@ -128,6 +148,10 @@ func TestAlertGoldenBodies(t *testing.T) {
 		{"bare_en", alertOptions(), bareMessage()},
 		{"requester_customer", withRequester, fullMessage("en")},
 		{"options_language_es", custom, fullMessage("en")},
+		{"follow_up_es", alertOptions(), followUp(fullMessage("es"))},
+		{"follow_up_en", alertOptions(), followUp(fullMessage("en"))},
+		{"silence_ended_es", alertOptions(), silenceEnded(fullMessage("es"))},
+		{"silence_ended_lifted_en", alertOptions(), liftedByPerson(silenceEnded(fullMessage("en")))},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a := newTestAlert(t, "https://acme.example.com", tc.opts)
@@ -463,5 +487,103 @@ func TestAlertAuthorizationHeader(t *testing.T) {
 	want := "Basic " + base64.StdEncoding.EncodeToString([]byte("hush-bot@example.com/token:tok3n"))
 	if got := req.Header.Get("Authorization"); got != want {
 		t.Errorf("Authorization = %q, want %q", got, want)
+	}
+}
+
+// ticketOf builds the request for m and decodes the ticket's subject, note and tags.
+func ticketOf(t *testing.T, a *Alert, m *gateway.AlertMessage) (subject, note string, tags []string) {
+	t.Helper()
+	req, err := a.Request(context.Background(), m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body struct {
+		Ticket struct {
+			Subject string   `json:"subject"`
+			Tags    []string `json:"tags"`
+			Comment struct {
+				Body   string `json:"body"`
+				Public bool   `json:"public"`
+			} `json:"comment"`
+			ExternalID string `json:"external_id"`
+		} `json:"ticket"`
+	}
+	if err := json.Unmarshal(requestBody(t, req), &body); err != nil {
+		t.Fatal(err)
+	}
+	if body.Ticket.Comment.Public || body.Ticket.ExternalID != "hush:"+m.Outbox.ID || req.Header.Get("Idempotency-Key") != m.Outbox.ID {
+		t.Errorf("kind %q: ticket not a private note keyed by its own outbox id: %+v", m.Outbox.Kind, body.Ticket)
+	}
+	return body.Ticket.Subject, body.Ticket.Comment.Body, body.Ticket.Tags
+}
+
+// TestAlertKinds checks each outbox kind's subject, first line and tags in both languages
+// (the goldens show whole tickets; this says what they must contain).
+func TestAlertKinds(t *testing.T) {
+	a := newTestAlert(t, "https://acme.example.com", alertOptions())
+	tests := []struct {
+		name    string
+		m       *gateway.AlertMessage
+		subject string
+		lead    string
+		tags    []string
+	}{
+		{"alert es", fullMessage("es"), "Cliente en riesgo: low-csat",
+			"hush ha detectado un cliente en riesgo y lo ha puesto en silencio (detalles abajo).", []string{"hush", "retention"}},
+		{"follow_up es", followUp(fullMessage("es")), "Seguimiento: low-csat",
+			"La regla se activó el 2026-11-22 08:04 UTC; toca volver a contactar (p. ej. llamar) para comprobar que el problema está resuelto.",
+			[]string{"hush", "retention", "follow-up"}},
+		{"follow_up en", followUp(fullMessage("en")), "Follow-up: low-csat",
+			"The rule fired on 2026-11-22 08:04 UTC; time to check back (e.g. call) that the problem is solved.",
+			[]string{"hush", "retention", "follow-up"}},
+		{"silence_ended es", silenceEnded(fullMessage("es")), "Silencio terminado: low-csat",
+			"El silencio terminó el 2026-12-07 08:04 UTC; marketing puede volver a escribir.", []string{"hush", "retention", "silence-ended"}},
+		{"silence_ended en", silenceEnded(fullMessage("en")), "Silence ended: low-csat",
+			"The silence ended on 2026-12-07 08:04 UTC; marketing may write again.", []string{"hush", "retention", "silence-ended"}},
+		{"silence_ended lifted es", liftedByPerson(silenceEnded(fullMessage("es"))), "Silencio terminado: low-csat",
+			"El silencio terminó el 2026-11-24 08:04 UTC (levantado por admin:ops); marketing puede volver a escribir.",
+			[]string{"hush", "retention", "silence-ended"}},
+		{"silence_ended lifted en", liftedByPerson(silenceEnded(fullMessage("en"))), "Silence ended: low-csat",
+			"The silence ended on 2026-11-24 08:04 UTC (lifted by admin:ops); marketing may write again.",
+			[]string{"hush", "retention", "silence-ended"}},
+		{"unknown kind", func() *gateway.AlertMessage { m := fullMessage("en"); m.Outbox.Kind = "reminder_v2"; return m }(),
+			"Customer at risk: low-csat", "hush found a customer at risk and silenced them (details below).", []string{"hush", "retention"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			subject, note, tags := ticketOf(t, a, tt.m)
+			if subject != tt.subject {
+				t.Errorf("subject = %q, want %q", subject, tt.subject)
+			}
+			if first, _, _ := strings.Cut(note, "\n"); first != tt.lead {
+				t.Errorf("first line = %q, want %q", first, tt.lead)
+			}
+			if strings.Join(tags, ",") != strings.Join(tt.tags, ",") {
+				t.Errorf("tags = %v, want %v", tags, tt.tags)
+			}
+			// The customer, silence and event follow as in an alert.
+			for _, w := range []string{"Ana García", "ana@example.com", "low-csat", "survey.response", tt.m.Outbox.ID} {
+				if !strings.Contains(note, w) {
+					t.Errorf("note lacks %q:\n%s", w, note)
+				}
+			}
+		})
+	}
+}
+
+func TestAlertKindTagsNotShared(t *testing.T) {
+	// A configured tag list that already has the kind's tag keeps it once; and adding it
+	// for one ticket never changes the configured list other tickets use.
+	opts := alertOptions()
+	opts["tags"] = []any{"churn", "follow-up"}
+	a := newTestAlert(t, "https://acme.example.com", opts)
+	if _, _, tags := ticketOf(t, a, followUp(fullMessage("en"))); strings.Join(tags, ",") != "churn,follow-up" {
+		t.Errorf("follow-up tags = %v", tags)
+	}
+	if _, _, tags := ticketOf(t, a, silenceEnded(fullMessage("en"))); strings.Join(tags, ",") != "churn,follow-up,silence-ended" {
+		t.Errorf("silence-ended tags = %v", tags)
+	}
+	if _, _, tags := ticketOf(t, a, fullMessage("en")); strings.Join(tags, ",") != "churn,follow-up" {
+		t.Errorf("alert tags after other kinds = %v", tags)
 	}
 }
