@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"net/http"
+	"time"
 )
 
 // Alert delivery (the Closed loop issue). Rules write alerts to the outbox in the same
@@ -39,4 +40,31 @@ type AlertConfig struct {
 	Kind    string
 	URL     string
 	Options map[string]any // kind-specific: secret (webhook), subdomain/group_id/token (zendesk)…
+}
+
+// FiredAt is when the rule behind a message fired: the message was written to the outbox
+// in the same transaction, so its creation time (its due time if that is missing).
+func (m *AlertMessage) FiredAt() time.Time {
+	if !m.Outbox.CreatedAt.IsZero() {
+		return m.Outbox.CreatedAt
+	}
+	return m.Outbox.DueAt
+}
+
+// SilenceEndedAt is when the message's silence stopped, and who lifted it ("" when it ran
+// out): the lift when a person lifted it before its end, else its end, else (the silence is
+// gone) when the message was due.
+func (m *AlertMessage) SilenceEndedAt() (time.Time, string) {
+	if s := m.Silence; s != nil {
+		switch {
+		case s.LiftedAt != nil && (s.End == nil || s.LiftedAt.Before(*s.End)):
+			return *s.LiftedAt, s.LiftedBy
+		case s.End != nil:
+			return *s.End, ""
+		}
+	}
+	if !m.Outbox.DueAt.IsZero() {
+		return m.Outbox.DueAt, ""
+	}
+	return m.Outbox.CreatedAt, ""
 }

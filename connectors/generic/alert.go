@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strconv"
 	"time"
 
@@ -63,7 +62,7 @@ func NewAlert(cfg gateway.AlertConfig) (*Alert, error) {
 	if err := opts.Done(); err != nil {
 		return nil, fmt.Errorf("alert %q: %w", cfg.Name, err)
 	}
-	if err := checkAlertURL(cfg.URL); err != nil {
+	if err := options.CheckHTTPURL(cfg.URL, ""); err != nil {
 		return nil, fmt.Errorf("alert %q: %w", cfg.Name, err)
 	}
 	key, err := DecodeSecret(secret)
@@ -71,25 +70,6 @@ func NewAlert(cfg gateway.AlertConfig) (*Alert, error) {
 		return nil, fmt.Errorf("alert %q: secret: %w", cfg.Name, err)
 	}
 	return &Alert{name: cfg.Name, url: cfg.URL, key: key, now: time.Now}, nil
-}
-
-// checkAlertURL wants an absolute http or https URL. The URL is not echoed: it may carry a
-// token.
-func checkAlertURL(raw string) error {
-	if raw == "" {
-		return errors.New("url is required")
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		return errors.New("url does not parse")
-	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return errors.New("url must start with http:// or https://")
-	}
-	if u.Host == "" {
-		return errors.New("url has no host")
-	}
-	return nil
 }
 
 // AlertDocument is the JSON body of a webhook alert (docs/alerts.md documents it).

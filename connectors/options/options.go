@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -344,4 +345,26 @@ func (r *Reader) Categories(key string) map[string]gateway.Category {
 		out[label] = c
 	}
 	return out
+}
+
+// CheckHTTPURL checks that raw is an absolute http or https URL with a host. Its message
+// never quotes the URL: a destination URL is often a credential (a Slack webhook's is).
+// hint says which URL is wanted, for the "is required" message ("" for none).
+func CheckHTTPURL(raw, hint string) error {
+	if raw == "" {
+		if hint != "" {
+			return fmt.Errorf("url is required (%s)", hint)
+		}
+		return errors.New("url is required")
+	}
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		return errors.New("url does not parse")
+	case u.Scheme != "http" && u.Scheme != "https":
+		return errors.New("url must start with http:// or https://")
+	case u.Host == "":
+		return errors.New("url has no host")
+	}
+	return nil
 }

@@ -210,3 +210,21 @@ func TestCategories(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckHTTPURL(t *testing.T) {
+	for raw, want := range map[string]string{
+		"":                            "url is required (the hook)",
+		"ftp://x.example/secret-tok":  "url must start with http:// or https://",
+		"https:///path":               "url has no host",
+		"http://a b/":                 "url does not parse",
+		"https://hooks.example.com/T": "",
+	} {
+		err := CheckHTTPURL(raw, "the hook")
+		switch {
+		case want == "" && err != nil, want != "" && (err == nil || err.Error() != want):
+			t.Errorf("CheckHTTPURL(%q) = %v, want %q", raw, err, want)
+		case err != nil && strings.Contains(err.Error(), "secret-tok"):
+			t.Errorf("the URL leaked into %v", err)
+		}
+	}
+}

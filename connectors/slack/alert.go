@@ -17,7 +17,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -47,28 +46,10 @@ func NewAlert(cfg gateway.AlertConfig) (*Alert, error) {
 	if err := opts.Done(); err != nil {
 		return nil, fmt.Errorf("alert %q: %w", cfg.Name, err)
 	}
-	if err := checkURL(cfg.URL); err != nil {
+	if err := options.CheckHTTPURL(cfg.URL, "the Slack incoming webhook's URL"); err != nil {
 		return nil, fmt.Errorf("alert %q: %w", cfg.Name, err)
 	}
 	return &Alert{name: cfg.Name, url: cfg.URL}, nil
-}
-
-// checkURL wants an absolute http or https URL, without echoing it.
-func checkURL(raw string) error {
-	if raw == "" {
-		return errors.New("url is required (the Slack incoming webhook's URL)")
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		return errors.New("url does not parse")
-	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return errors.New("url must start with http:// or https://")
-	}
-	if u.Host == "" {
-		return errors.New("url has no host")
-	}
-	return nil
 }
 
 // Request builds the POST of one alert to the incoming webhook. Slack has no idempotency
@@ -185,10 +166,10 @@ func Message(m *gateway.AlertMessage) Payload {
 	switch m.Outbox.Kind {
 	case gateway.OutboxFollowUp:
 		title = fmt.Sprintf(w.followUpTitle, rule)
-		lead = fmt.Sprintf(w.followUpLead, date(firedAt(m)))
+		lead = fmt.Sprintf(w.followUpLead, date(m.FiredAt()))
 	case gateway.OutboxSilenceEnded:
 		title = fmt.Sprintf(w.endedTitle, rule)
-		at, by := silenceEndedAt(m)
+		at, by := m.SilenceEndedAt()
 		when := date(at)
 		if by != "" {
 			when += fmt.Sprintf(w.liftedBy, escape(truncate(by, 100)))
@@ -265,33 +246,6 @@ func Message(m *gateway.AlertMessage) Payload {
 }
 
 func label(s string) string { return "*" + s + "*\n" }
-
-// firedAt is when the rule of a follow-up fired: the follow-up is written to the outbox in
-// the same transaction, so its creation time; its due time if that is missing.
-func firedAt(m *gateway.AlertMessage) time.Time {
-	if !m.Outbox.CreatedAt.IsZero() {
-		return m.Outbox.CreatedAt
-	}
-	return m.Outbox.DueAt
-}
-
-// silenceEndedAt is when the silence stopped and who lifted it ("" when it ran out): the
-// lift when a person lifted it before its end, else its end, else (the silence is gone)
-// when the message was due.
-func silenceEndedAt(m *gateway.AlertMessage) (time.Time, string) {
-	if s := m.Silence; s != nil {
-		switch {
-		case s.LiftedAt != nil && (s.End == nil || s.LiftedAt.Before(*s.End)):
-			return *s.LiftedAt, s.LiftedBy
-		case s.End != nil:
-			return *s.End, ""
-		}
-	}
-	if !m.Outbox.DueAt.IsZero() {
-		return m.Outbox.DueAt, ""
-	}
-	return m.Outbox.CreatedAt, ""
-}
 
 // silenceEnd says until when the customer is silenced.
 func silenceEnd(w words, s *gateway.Silence) string {

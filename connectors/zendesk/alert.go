@@ -336,9 +336,9 @@ func noteBody(t alertTexts, m *gateway.AlertMessage, rule string) string {
 
 	switch {
 	case m.Outbox.Kind == gateway.OutboxFollowUp:
-		fmt.Fprintf(&b, t.introFollowUp+"\n\n", formatTime(firedAt(m)))
+		fmt.Fprintf(&b, t.introFollowUp+"\n\n", formatTime(m.FiredAt()))
 	case m.Outbox.Kind == gateway.OutboxSilenceEnded:
-		at, by := silenceEndedAt(m)
+		at, by := m.SilenceEndedAt()
 		when := formatTime(at)
 		if by != "" {
 			when += fmt.Sprintf(t.liftedBy, oneLine(by))
@@ -391,33 +391,6 @@ func noteBody(t alertTexts, m *gateway.AlertMessage, rule string) string {
 	line(t.outbox, m.Outbox.ID)
 	b.WriteString(t.footer)
 	return b.String()
-}
-
-// firedAt is when the rule of a follow-up fired: the follow-up is written to the outbox in
-// the same transaction, so its creation time; its due time if that is missing.
-func firedAt(m *gateway.AlertMessage) time.Time {
-	if !m.Outbox.CreatedAt.IsZero() {
-		return m.Outbox.CreatedAt
-	}
-	return m.Outbox.DueAt
-}
-
-// silenceEndedAt is when the silence stopped and who lifted it ("" when it ran out): the
-// lift when a person lifted it before its end, else its end, else (the silence is gone)
-// when the message was due.
-func silenceEndedAt(m *gateway.AlertMessage) (time.Time, string) {
-	if s := m.Silence; s != nil {
-		switch {
-		case s.LiftedAt != nil && (s.End == nil || s.LiftedAt.Before(*s.End)):
-			return *s.LiftedAt, s.LiftedBy
-		case s.End != nil:
-			return *s.End, ""
-		}
-	}
-	if !m.Outbox.DueAt.IsZero() {
-		return m.Outbox.DueAt, ""
-	}
-	return m.Outbox.CreatedAt, ""
 }
 
 func silenceText(t alertTexts, s *gateway.Silence) string {
