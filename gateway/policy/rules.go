@@ -504,6 +504,12 @@ func (rs *RuleSet) Evaluate(in RuleInput) (fired []Firing, evalErrs []error) {
 		"now":      in.Now,
 	}
 	tv := &textView{analyzer: rs.text}
+	if s := in.Event.Sentiment; s != nil && s.Source == gateway.SentimentBuiltin && in.Event.Text != "" {
+		// Intake already scored the event's text with the built-in scorer (with the
+		// customer's language as a hint): rules asking about the same text reuse it.
+		tv.text, tv.done = in.Event.Text, true
+		tv.result = sentiment.Result{Score: s.Score, Label: s.Label, Language: s.Language, Cues: s.Cues}
+	}
 	act, err := cel.FunctionVars(vars, map[string]cel.LateBoundFunction{
 		fnContacts:      h.contacts,
 		fnContactsAbout: h.contactsAbout,

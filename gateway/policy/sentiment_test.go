@@ -131,3 +131,31 @@ func (c *countingAnalyzer) Analyze(text string) sentiment.Result {
 	c.n++
 	return c.a.Analyze(text)
 }
+
+// A text intake already scored is not scored again by the rules that ask about it.
+func TestRulesReuseIntakeScore(t *testing.T) {
+	a, err := sentiment.New(sentiment.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	counting := &countingAnalyzer{a: a}
+	rs, err := CompileRules([]gateway.RuleSpec{{Name: "angry", When: `has(event.text) && sentiment(event.text) <= -0.5`,
+		Silence: &gateway.SilenceSpec{For: dayDur(1)}}}, WithTextAnalyzer(counting))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := "Esto es una estafa, un servicio pésimo y vergonzoso"
+	scored, _ := a.ScoreText(context.Background(), text, "es")
+	ev := event("e", gateway.EventChatMessage, engineStart, "ana@example.com", func(e *gateway.Event) { e.Text, e.Sentiment = text, &scored })
+	if fired, errs := rs.Evaluate(RuleInput{Event: &ev, Now: engineStart}); len(fired) != 1 || len(errs) > 0 {
+		t.Fatalf("fired %d (%v)", len(fired), errs)
+	}
+	if counting.n != 0 {
+		t.Errorf("the text was analysed %d times again", counting.n)
+	}
+	// A vendor's score is not the built-in one: the rule scores the text itself.
+	ev.Sentiment = &gateway.Sentiment{Score: 0, Label: "neutral", Source: gateway.SentimentVendor}
+	if fired, _ := rs.Evaluate(RuleInput{Event: &ev, Now: engineStart}); len(fired) != 1 || counting.n != 1 {
+		t.Errorf("with a vendor score: fired %d, analysed %d times", len(fired), counting.n)
+	}
+}
