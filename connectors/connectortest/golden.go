@@ -144,20 +144,7 @@ func Golden(t *testing.T, c GoldenCase) {
 				t.Fatal(err)
 			}
 			out = append(out, '\n')
-			golden := filepath.Join(dir, name+GoldenSuffix)
-			if c.Update {
-				if err := os.WriteFile(golden, out, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if !bytes.Equal(out, want) {
-				t.Errorf("output differs from %s (go test -update rewrites it):\n%s", golden, out)
-			}
+			CompareGolden(t, filepath.Join(dir, name+GoldenSuffix), out, c.Update)
 		})
 	}
 }
@@ -197,5 +184,27 @@ func AddSeeds(f *testing.F, dir, ext string) {
 			f.Fatal(err)
 		}
 		f.Add(b)
+	}
+}
+
+// CompareGolden fails the test unless got equals the golden file at path. With update set
+// (the package's -update flag) it first writes got there, creating the directory, so the
+// comparison then holds and `git diff` shows what changed.
+func CompareGolden(t testing.TB, path string, got []byte, update bool) {
+	t.Helper()
+	if update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (go test -update creates it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("output differs from %s (go test -update rewrites it):\ngot:\n%s\nwant:\n%s", path, got, want)
 	}
 }

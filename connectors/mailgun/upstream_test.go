@@ -21,6 +21,7 @@ import (
 
 	"github.com/mailgun/mailgun-go/v4"
 
+	"github.com/hush-gateway/hush/connectors/connectortest"
 	"github.com/hush-gateway/hush/gateway"
 )
 
@@ -269,19 +270,7 @@ func TestRewriteGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			checkRewrite(t, u, req, s, keep, out)
-			golden := filepath.Join("testdata", "rewrite_"+tt.name+".golden")
-			if *update {
-				if err := os.WriteFile(golden, out, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if !bytes.Equal(out, want) {
-				t.Errorf("rewrite differs from %s:\n%q", golden, out)
-			}
+			connectortest.CompareGolden(t, filepath.Join("testdata", "rewrite_"+tt.name+".golden"), out, *update)
 		})
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hush-gateway/hush/connectors/connectortest"
 	"github.com/hush-gateway/hush/gateway"
 )
 
@@ -281,15 +282,7 @@ func TestRewriteGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			path := filepath.Join("testdata", tt.golden)
-			if *update {
-				if err := os.WriteFile(path, out, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if want := readFile(t, tt.golden); !bytes.Equal(out, want) {
-				t.Errorf("rewrite differs from %s:\n%s", tt.golden, out)
-			}
+			connectortest.CompareGolden(t, filepath.Join("testdata", tt.golden), out, *update)
 			checkRewrite(t, u, req, s, tt.keep, out)
 		})
 	}
@@ -444,15 +437,7 @@ func TestRewriteRawGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			path := filepath.Join("testdata", tt.golden)
-			if *update {
-				if err := os.WriteFile(path, out, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if want := readFile(t, tt.golden); !bytes.Equal(out, want) {
-				t.Errorf("rewrite differs from %s:\n%s", tt.golden, out)
-			}
+			connectortest.CompareGolden(t, filepath.Join("testdata", tt.golden), out, *update)
 			checkRawRewrite(t, u, req, s, tt.keep, out)
 		})
 	}

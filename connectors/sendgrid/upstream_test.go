@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hush-gateway/hush/connectors/connectortest"
 	"github.com/hush-gateway/hush/gateway"
 )
 
@@ -298,19 +299,7 @@ func TestRewriteGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			goldenPath := filepath.Join("testdata", g.name+".rewrite.golden.json")
-			if *update {
-				if err := os.WriteFile(goldenPath, out, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(goldenPath)
-			if err != nil {
-				t.Fatalf("%v (run with -update to create it)", err)
-			}
-			if !bytes.Equal(out, want) {
-				t.Errorf("rewrite differs from %s:\n%s", goldenPath, out)
-			}
+			connectortest.CompareGolden(t, filepath.Join("testdata", g.name+".rewrite.golden.json"), out, *update)
 			if len(g.drop) == 0 && !bytes.Equal(out, body) {
 				t.Error("nothing dropped, but the body changed")
 			}

@@ -8,13 +8,13 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/hush-gateway/hush/connectors/connectortest"
 	"github.com/hush-gateway/hush/gateway"
 )
 
@@ -105,20 +105,7 @@ func TestMessageGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			out := append(indented.Bytes(), '\n')
-			golden := filepath.Join("testdata", name+".golden.json")
-			if *update {
-				if err := os.WriteFile(golden, out, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (go test -update creates it)", err)
-			}
-			if !bytes.Equal(out, want) {
-				t.Errorf("message differs from %s (go test -update rewrites it):\n%s", golden, out)
-			}
+			connectortest.CompareGolden(t, filepath.Join("testdata", name+".golden.json"), out, *update)
 		})
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -17,6 +16,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/hush-gateway/hush/connectors/connectortest"
 	"github.com/hush-gateway/hush/gateway"
 )
 
@@ -112,23 +112,7 @@ func checkGolden(t *testing.T, name string, body []byte) {
 		t.Fatalf("body is not JSON: %v", err)
 	}
 	pretty.WriteByte('\n')
-	path := filepath.Join("testdata", "alert", name+".golden.json")
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, pretty.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(pretty.Bytes(), want) {
-		t.Errorf("%s: body differs from the golden file\ngot:\n%s\nwant:\n%s", name, pretty.Bytes(), want)
-	}
+	connectortest.CompareGolden(t, filepath.Join("testdata", "alert", name+".golden.json"), pretty.Bytes(), *update)
 }
 
 func TestAlertGoldenBodies(t *testing.T) {
