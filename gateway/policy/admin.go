@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/hush-gateway/hush/gateway"
 )
@@ -69,26 +70,41 @@ func (e *Engine) CreateSilence(ctx context.Context, in gateway.SilenceInput) (*g
 
 // LiftSilence ends a silence now, recording who lifted it and why.
 func (e *Engine) LiftSilence(ctx context.Context, id, by, reason string) (*gateway.Silence, error) {
+	return lift(e, ctx, "silence", id, gateway.Tx.Silence, gateway.Tx.PutSilence,
+		func(s *gateway.Silence, now time.Time) (string, bool) {
+			if s.LiftedAt != nil {
+				return "", false
+			}
+			s.LiftedAt, s.LiftedBy, s.LiftReason, s.UpdatedAt = &now, by, reason, now
+			return s.CustomerID, true
+		})
+}
+
+// lift is the one transaction that ends a silence or an opt-out early: read the record
+// (404 when missing), end it (409 when it already was), store it, and refresh the
+// customer's part of the snapshot.
+func lift[T any](e *Engine, ctx context.Context, what, id string,
+	read func(gateway.Tx, string) (*T, error), write func(gateway.Tx, *T) error,
+	end func(rec *T, now time.Time) (customerID string, ended bool)) (*T, error) {
 	now := e.now()
-	var out *gateway.Silence
-	err := e.update(ctx, "lifting a silence", func(tx gateway.Tx, ch *changes) error {
-		s, err := tx.Silence(id)
+	var out *T
+	err := e.update(ctx, "lifting the "+what, func(tx gateway.Tx, ch *changes) error {
+		rec, err := read(tx, id)
 		if errors.Is(err, gateway.ErrNotFound) {
-			return gateway.Errorf(gateway.CodeNotFound, "silence %q does not exist", id)
+			return gateway.Errorf(gateway.CodeNotFound, "%s %q does not exist", what, id)
 		}
 		if err != nil {
-			return fmt.Errorf("reading silence: %w", err)
+			return fmt.Errorf("reading %s: %w", what, err)
 		}
-		if s.LiftedAt != nil {
-			return gateway.Errorf(gateway.CodeConflict, "silence %q was already lifted", id)
+		customerID, ended := end(rec, now)
+		if !ended {
+			return gateway.Errorf(gateway.CodeConflict, "%s %q was already lifted", what, id)
 		}
-		lifted := now
-		s.LiftedAt, s.LiftedBy, s.LiftReason, s.UpdatedAt = &lifted, by, reason, now
-		if err := tx.PutSilence(s); err != nil {
-			return fmt.Errorf("storing silence: %w", err)
+		if err := write(tx, rec); err != nil {
+			return fmt.Errorf("storing %s: %w", what, err)
 		}
-		ch.customer(s.CustomerID)
-		out = s
+		ch.customer(customerID)
+		out = rec
 		return nil
 	})
 	return out, err
@@ -137,29 +153,14 @@ func (e *Engine) CreateOptOut(ctx context.Context, in gateway.OptOutInput) (*gat
 
 // LiftOptOut ends an opt-out (an operator acting on the customer's renewed consent).
 func (e *Engine) LiftOptOut(ctx context.Context, id, by, reason string) (*gateway.OptOut, error) {
-	now := e.now()
-	var out *gateway.OptOut
-	err := e.update(ctx, "lifting an opt-out", func(tx gateway.Tx, ch *changes) error {
-		o, err := tx.OptOut(id)
-		if errors.Is(err, gateway.ErrNotFound) {
-			return gateway.Errorf(gateway.CodeNotFound, "opt-out %q does not exist", id)
-		}
-		if err != nil {
-			return fmt.Errorf("reading opt-out: %w", err)
-		}
-		if o.LiftedAt != nil {
-			return gateway.Errorf(gateway.CodeConflict, "opt-out %q was already lifted", id)
-		}
-		lifted := now
-		o.LiftedAt, o.LiftedBy, o.LiftReason = &lifted, by, reason
-		if err := tx.PutOptOut(o); err != nil {
-			return fmt.Errorf("storing opt-out: %w", err)
-		}
-		ch.customer(o.CustomerID)
-		out = o
-		return nil
-	})
-	return out, err
+	return lift(e, ctx, "opt-out", id, gateway.Tx.OptOut, gateway.Tx.PutOptOut,
+		func(o *gateway.OptOut, now time.Time) (string, bool) {
+			if o.LiftedAt != nil {
+				return "", false
+			}
+			o.LiftedAt, o.LiftedBy, o.LiftReason = &now, by, reason
+			return o.CustomerID, true
+		})
 }
 
 // OpenIncident opens an incident. One already open with the same source and external id is
