@@ -374,6 +374,7 @@ type recordingUpstream struct {
 type recorded struct {
 	method, path, rawPath, query, host string
 	header                             http.Header
+	contentLength                      int64 // as the request declared it; -1 when chunked
 	body                               []byte
 }
 
@@ -382,7 +383,7 @@ func newRecordingUpstream(t *testing.T) *recordingUpstream {
 	u.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		u.mu.Lock()
-		u.got = append(u.got, recorded{method: r.Method, path: r.URL.Path, rawPath: r.URL.EscapedPath(), query: r.URL.RawQuery, host: r.Host, header: r.Header.Clone(), body: b})
+		u.got = append(u.got, recorded{method: r.Method, path: r.URL.Path, rawPath: r.URL.EscapedPath(), query: r.URL.RawQuery, host: r.Host, header: r.Header.Clone(), contentLength: r.ContentLength, body: b})
 		status := u.status
 		u.mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")

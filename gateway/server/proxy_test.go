@@ -101,8 +101,9 @@ func TestProxyRemovesSilencedRecipient(t *testing.T) {
 	if to, _ := json.Marshal(doc["to"]); string(to) != `["bea@example.com"]` || doc["subject"] != "Upgrade offer" || doc["tracking"] == nil {
 		t.Errorf("forwarded body: %s", r.body)
 	}
-	if r.header.Get("Content-Length") != "" && r.header.Get("Content-Length") != itoa(len(r.body)) {
-		t.Errorf("Content-Length %s for %d bytes", r.header.Get("Content-Length"), len(r.body))
+	// The rewritten body is shorter than the caller's: its length is declared anew.
+	if r.contentLength != int64(len(r.body)) {
+		t.Errorf("Content-Length %d for %d bytes", r.contentLength, len(r.body))
 	}
 	if r.header.Get("Authorization") != "Bearer vendor-key" || r.header.Get("X-Custom") != "kept" {
 		t.Errorf("caller's headers lost: %v", r.header)
@@ -121,7 +122,6 @@ func TestProxyRemovesSilencedRecipient(t *testing.T) {
 	}
 }
 
-func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
 
 func TestProxyAllDroppedAnsweredLocally(t *testing.T) {
 	tests := []struct {
