@@ -11,7 +11,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"strings"
 )
 
 // Kind is the type of a value.
@@ -57,18 +56,26 @@ type item struct {
 
 // Parse parses a whole document, which must be valid JSON. The bytes are kept, not copied:
 // the caller must not change them while the Doc is in use.
+//
+// The parser checks the grammar itself (what encoding/json.Valid accepts, in one pass
+// rather than two: it runs on every proxied send).
 func Parse(b []byte) (*Doc, error) {
-	if !json.Valid(b) {
-		return nil, ErrInvalid
-	}
 	p := &parser{b: b}
 	p.space()
 	n, err := p.value()
 	if err != nil {
 		return nil, err
 	}
+	p.space()
+	if p.pos != len(b) {
+		return nil, ErrInvalid // more than one value
+	}
 	return &Doc{raw: b, root: n}, nil
 }
+
+// maxDepth bounds nesting as encoding/json does, so that a hostile body cannot exhaust
+// the stack.
+const maxDepth = 10000
 
 // Root is the document's top-level value.
 func (d *Doc) Root() *Node { return d.root }
@@ -142,6 +149,7 @@ type parser struct {
 	nodes []Node // slab: a new one is started when full, so pointers stay valid
 	items []item // slab for finished containers' item lists
 	stack []item // items of the containers being parsed
+	depth int    // containers open
 }
 
 func (p *parser) node(kind Kind, start int) *Node {
@@ -193,20 +201,61 @@ func (p *parser) value() (*Node, error) {
 		return p.str()
 	case c == 't' || c == 'f' || c == 'n':
 		n := p.node(Literal, p.pos)
-		for p.pos < len(p.b) && p.b[p.pos] >= 'a' && p.b[p.pos] <= 'z' {
-			p.pos++
+		for _, lit := range []string{"true", "false", "null"} {
+			if bytes.HasPrefix(p.b[p.pos:], []byte(lit)) {
+				p.pos += len(lit)
+				n.end = p.pos
+				return n, nil
+			}
 		}
-		n.end = p.pos
-		return n, nil
+		return nil, ErrInvalid
 	case c == '-' || c >= '0' && c <= '9':
 		n := p.node(Number, p.pos)
-		for p.pos < len(p.b) && strings.IndexByte("+-0123456789.eE", p.b[p.pos]) >= 0 {
-			p.pos++
+		if !p.number() {
+			return nil, ErrInvalid
 		}
 		n.end = p.pos
 		return n, nil
 	}
 	return nil, ErrInvalid
+}
+
+// number reads -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func (p *parser) number() bool {
+	digits := func() int {
+		start := p.pos
+		for p.pos < len(p.b) && p.b[p.pos] >= '0' && p.b[p.pos] <= '9' {
+			p.pos++
+		}
+		return p.pos - start
+	}
+	if p.peek() == '-' {
+		p.pos++
+	}
+	switch c := p.peek(); {
+	case c == '0':
+		p.pos++
+	case c >= '1' && c <= '9':
+		digits()
+	default:
+		return false
+	}
+	if p.peek() == '.' {
+		p.pos++
+		if digits() == 0 {
+			return false
+		}
+	}
+	if c := p.peek(); c == 'e' || c == 'E' {
+		p.pos++
+		if c := p.peek(); c == '+' || c == '-' {
+			p.pos++
+		}
+		if digits() == 0 {
+			return false
+		}
+	}
+	return true
 }
 
 func (p *parser) str() (*Node, error) {
@@ -227,6 +276,9 @@ func (p *parser) str() (*Node, error) {
 		if c == '"' {
 			break
 		}
+		if c < 0x20 {
+			return nil, ErrInvalid // a raw control character: JSON wants it escaped
+		}
 		if c >= 0x80 {
 			escaped = true // let encoding/json deal with invalid UTF-8 the usual way
 		}
@@ -245,6 +297,10 @@ func (p *parser) container(open Kind) (*Node, error) {
 	if open == Object {
 		closing = '}'
 	}
+	if p.depth++; p.depth > maxDepth {
+		return nil, ErrInvalid
+	}
+	defer func() { p.depth-- }()
 	n := p.node(open, p.pos)
 	p.pos++
 	segStart := p.pos
@@ -258,6 +314,9 @@ func (p *parser) container(open Kind) (*Node, error) {
 	for {
 		it := item{segStart: segStart, lead: p.pos}
 		if open == Object {
+			if p.peek() != '"' {
+				return nil, ErrInvalid // a key is a string
+			}
 			k, err := p.str()
 			if err != nil {
 				return nil, err

@@ -3,6 +3,7 @@ package jsondoc
 import (
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -29,7 +30,9 @@ func find(t testing.TB, d *Doc, ptr string) *Node {
 }
 
 func TestParseRejects(t *testing.T) {
-	for _, s := range []string{"", "{", `{"a":}`, `[1,]`, `{"a":1}x`, "\"\xff", `{"a" 1}`} {
+	for _, s := range []string{"", "{", `{"a":}`, `[1,]`, `{"a":1}x`, "\"\xff", `{"a" 1}`,
+		`tru`, `nul`, `truex`, `[01]`, `-`, `1.`, `1e`, `.5`, `+1`, `[1 2]`, "\"a\x01b\"", `"\x"`, `{"a":1} {}`, `{0":{}}`,
+		strings.Repeat("[", maxDepth+1) + strings.Repeat("]", maxDepth+1)} {
 		if _, err := Parse([]byte(s)); err == nil {
 			t.Errorf("Parse(%q) accepted", s)
 		}
@@ -192,10 +195,10 @@ func FuzzEdit(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, b []byte, mask uint64) {
 		d, err := Parse(b)
+		if valid := json.Valid(b); (err == nil) != valid {
+			t.Fatalf("Parse(%q) = %v, json.Valid = %v: they must agree", b, err, valid)
+		}
 		if err != nil {
-			if json.Valid(b) {
-				t.Fatalf("valid JSON refused: %v", err)
-			}
 			return
 		}
 		same, err := d.Edit().Bytes()
