@@ -122,7 +122,6 @@ func TestProxyRemovesSilencedRecipient(t *testing.T) {
 	}
 }
 
-
 func TestProxyAllDroppedAnsweredLocally(t *testing.T) {
 	tests := []struct {
 		upstream string
