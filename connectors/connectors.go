@@ -42,6 +42,12 @@ type Kind struct {
 	NewUpstream func(cfg gateway.UpstreamConfig) (gateway.Upstream, error)
 	// NewAlert builds an alert destination (alerts: in hush.yaml); nil when the kind has none.
 	NewAlert func(cfg gateway.AlertConfig) (gateway.AlertSender, error)
+	// NewSuppressionList builds the client of the vendor's own suppression list for an
+	// upstream with `sync: true`; nil when the kind cannot sync.
+	NewSuppressionList func(cfg gateway.UpstreamConfig) (gateway.SuppressionList, error)
+	// SyncOptions names the option keys only the suppression list reads (credentials, the
+	// group or stream): they are kept from NewUpstream, and refused without `sync: true`.
+	SyncOptions []string
 	// SecretOptions names option keys that carry the signing secret instead of `secret`
 	// (twilio: auth_token), so that the missing-secret check knows where to look.
 	SecretOptions []string
@@ -235,11 +241,53 @@ func Upstream(cfg gateway.UpstreamConfig) (gateway.Upstream, error) {
 		return nil, fmt.Errorf("upstream %q: kind %q has no outbound side; it can only be a source (upstream kinds: %s)",
 			cfg.Name, cfg.Kind, knownKinds(hasUpstream))
 	}
-	u, err := k.NewUpstream(cfg)
+	proxyCfg, _, err := splitSyncOptions(k, cfg)
+	if err != nil {
+		return nil, err
+	}
+	u, err := k.NewUpstream(proxyCfg)
 	if err != nil {
 		return nil, fmt.Errorf("building upstream %q of kind %s: %w", cfg.Name, cfg.Kind, err)
 	}
 	return u, nil
+}
+
+// SuppressionList builds the suppression-list client of an upstream with `sync: true`.
+func SuppressionList(cfg gateway.UpstreamConfig) (gateway.SuppressionList, error) {
+	canSync := func(k Kind) bool { return k.NewSuppressionList != nil }
+	k, ok := Lookup(cfg.Kind)
+	if !ok || k.NewSuppressionList == nil {
+		return nil, fmt.Errorf("upstream %q: kind %q cannot sync a suppression list (kinds that can: %s); "+
+			"see docs/suppression.md for the exported list and the decision API", cfg.Name, cfg.Kind, knownKinds(canSync))
+	}
+	_, syncCfg, err := splitSyncOptions(k, cfg)
+	if err != nil {
+		return nil, err
+	}
+	l, err := k.NewSuppressionList(syncCfg)
+	if err != nil {
+		return nil, fmt.Errorf("building the suppression list of upstream %q (kind %s): %w", cfg.Name, cfg.Kind, err)
+	}
+	return l, nil
+}
+
+// splitSyncOptions parts an upstream's options into the proxy's and the suppression
+// list's. A sync option on an upstream without `sync: true` is an error: the key would be
+// silently ignored, and it is usually a credential someone meant to use.
+func splitSyncOptions(k Kind, cfg gateway.UpstreamConfig) (proxyCfg, syncCfg gateway.UpstreamConfig, err error) {
+	proxyCfg, syncCfg = cfg, cfg
+	proxyCfg.Options, syncCfg.Options = map[string]any{}, map[string]any{}
+	for key, v := range cfg.Options {
+		if slices.Contains(k.SyncOptions, key) {
+			if !cfg.Sync {
+				return proxyCfg, syncCfg, fmt.Errorf("upstream %q: option %q is only read with sync: true", cfg.Name, key)
+			}
+			syncCfg.Options[key] = v
+			continue
+		}
+		proxyCfg.Options[key] = v
+	}
+	return proxyCfg, syncCfg, nil
 }
 
 // Alert builds the sender of a configured alert destination. Kind log has none: its alerts

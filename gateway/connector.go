@@ -175,5 +175,8 @@ type UpstreamConfig struct {
 	URL      string
 	Category Category // default category of its sends
 	Channel  Channel  // default channel of its sends
-	Options  map[string]any
+	// Sync asks hush to keep the vendor's own suppression list in step with its silences
+	// (`sync: true`); the kind's sync options (credentials, group…) are in Options.
+	Sync    bool
+	Options map[string]any
 }

@@ -145,6 +145,13 @@ type Tx interface {
 	PutOutbox(m *OutboxMessage) error
 	Outbox(q OutboxQuery) ([]OutboxMessage, string, error)
 
+	// Suppression-list ledger: what hush put on (or found on) each synced upstream's list,
+	// keyed by upstream and address. Listings go in address order.
+	SuppressionEntry(upstream, address string) (*SuppressionEntry, error)
+	PutSuppressionEntry(e *SuppressionEntry) error
+	DeleteSuppressionEntry(upstream, address string) error // a missing entry is not an error
+	SuppressionEntries(q SuppressionQuery) ([]SuppressionEntry, string, error)
+
 	// Prune deletes events (with raw payloads) with At before events, decisions before
 	// decisions (and cap contacts) before decisions and deliveries before deliveries; zero times
 	// skip that kind. It reports how
