@@ -99,7 +99,10 @@ type Upstream struct {
 	Mode         string           // ModeEnforce (default) or ModeShadow
 	OnAllDropped string           // AllDroppedSuccess (default) or AllDroppedError
 	Timeout      gateway.Duration // 0: limits.request_timeout
-	Options      map[string]any
+	// Sync keeps the vendor's own suppression list in step with hush's silences (email, in
+	// Category); the kind's sync options (credentials, group…) are among Options.
+	Sync    bool
+	Options map[string]any
 }
 
 // Upstream modes and answers to a send whose every recipient was dropped.
@@ -252,7 +255,7 @@ func (c *Config) UpstreamConfigs() []gateway.UpstreamConfig {
 	for i, u := range c.Upstreams {
 		out[i] = gateway.UpstreamConfig{
 			Name: u.Name, Kind: u.Kind, URL: u.URL, Category: u.Category, Channel: u.Channel,
-			Options: maps.Clone(u.Options),
+			Sync: u.Sync, Options: maps.Clone(u.Options),
 		}
 	}
 	return out

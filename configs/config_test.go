@@ -67,6 +67,8 @@ func TestParseErrorsAtLineAndColumn(t *testing.T) {
 		{"duplicate upstream", "upstreams:\n  - {name: u, kind: sendgrid, url: \"https://a.example\"}\n  - {name: u, kind: sendgrid, url: \"https://b.example\"}\n", `3:12: upstreams[1].name: duplicate upstream name "u"`},
 		{"upstream url not http", "upstreams:\n  - {name: u, kind: sendgrid, url: \"ftp://a.example\"}\n", `2:36: upstreams[0].url: must be an http:// or https:// URL`},
 		{"upstream url without host", "upstreams:\n  - {name: u, kind: sendgrid, url: \"https:///v3\"}\n", `2:36: upstreams[0].url: must name a host`},
+		{"sync on a shadow upstream", "upstreams:\n  - {name: u, kind: sendgrid, url: \"https://a.example\", mode: shadow, sync: true}\n", `2:77: upstreams[0].sync: an upstream in mode: shadow cannot sync`},
+		{"sync not a bool", "upstreams:\n  - {name: u, kind: sendgrid, url: \"https://a.example\", sync: often}\n", `2:63: upstreams[0].sync: must be true or false`},
 		{"upstream without url", "upstreams:\n  - {name: u, kind: sendgrid}\n", `2:5: upstreams[0].url: every upstream needs the url`},
 		{"sentiment unknown language", "sentiment: {language: fr}\n", `1:23: sentiment.language: unknown value "fr" (want es or en)`},
 		{"sentiment timeout without url", "sentiment:\n  timeout: 2s\n", `2:3: sentiment: timeout and headers go with url`},
@@ -235,7 +237,7 @@ sources:
     tolerance: 10m
     nested: {list: [1, 2.5, true, null, x]}
 upstreams:
-  - {name: sg, kind: sendgrid, url: "https://api.sendgrid.com", region: eu}
+  - {name: sg, kind: sendgrid, url: "https://api.sendgrid.com", region: eu, sync: true}
   - {name: tw, kind: twilio, url: "https://api.twilio.com", channel: SMS, category: sales, mode: shadow, on_all_dropped: error, timeout: 5s}
 alerts: [{name: retention, kind: webhook, url: "https://h.example/x", headers: {X-Key: "${TW}"}}]
 costs: {email: 0.001, voice: 1}
@@ -256,7 +258,7 @@ limits: {body: 512KiB, request_timeout: 1m}
 		t.Errorf("sources = %+v", cfg.Sources)
 	}
 	wantUp := []Upstream{
-		{Name: "sg", Kind: "sendgrid", URL: "https://api.sendgrid.com", Category: "marketing", Mode: "enforce", OnAllDropped: "success", Options: map[string]any{"region": "eu"}},
+		{Name: "sg", Kind: "sendgrid", URL: "https://api.sendgrid.com", Category: "marketing", Mode: "enforce", OnAllDropped: "success", Sync: true, Options: map[string]any{"region": "eu"}},
 		{Name: "tw", Kind: "twilio", URL: "https://api.twilio.com", Category: "sales", Channel: "sms", Mode: "shadow", OnAllDropped: "error", Timeout: gateway.Duration(5 * time.Second)},
 	}
 	if !reflect.DeepEqual(cfg.Upstreams, wantUp) {
@@ -277,7 +279,7 @@ limits: {body: 512KiB, request_timeout: 1m}
 		t.Errorf("SourceConfigs = %+v", sc)
 	}
 	uc := cfg.UpstreamConfigs()
-	if len(uc) != 2 || uc[1].Channel != gateway.ChannelSMS || uc[1].Category != gateway.CategorySales || uc[0].Options["region"] != "eu" {
+	if len(uc) != 2 || uc[1].Channel != gateway.ChannelSMS || uc[1].Category != gateway.CategorySales || uc[0].Options["region"] != "eu" || !uc[0].Sync || uc[1].Sync {
 		t.Errorf("UpstreamConfigs = %+v", uc)
 	}
 }

@@ -23,7 +23,7 @@ var topKeys = []string{"listen", "public_url", "language", "storage", "data", "t
 // Keys common to every source, upstream and alert; the others are the kind's options.
 var (
 	sourceKeys   = []string{"name", "kind", "secret", "insecure", "tolerance"}
-	upstreamKeys = []string{"name", "kind", "url", "category", "channel", "mode", "on_all_dropped", "timeout"}
+	upstreamKeys = []string{"name", "kind", "url", "category", "channel", "mode", "on_all_dropped", "timeout", "sync"}
 	alertKeys    = []string{"name", "kind", "url"}
 )
 
@@ -345,6 +345,15 @@ func (d *decoder) upstreams(n ast.Node, path string) []Upstream {
 					d.errorf(n, p, "must be longer than 0")
 				}
 				u.Timeout = v
+			}
+		}
+		if n, p, ok := o.take(d, "sync"); ok {
+			if v, ok := d.boolean(n, p); ok {
+				u.Sync = v
+				if v && u.Mode == ModeShadow {
+					// A shadow upstream enforces nothing; writing to the vendor's own list would.
+					d.errorf(n, p, "an upstream in mode: shadow cannot sync (the vendor would enforce its silences); use mode: enforce or sync: false")
+				}
 			}
 		}
 		u.Options = d.options(o, upstreamKeys)
