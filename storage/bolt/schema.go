@@ -37,6 +37,9 @@ var (
 	bucketOutboxByTime        = []byte("outbox_by_time")
 	bucketOutboxPending       = []byte("outbox_pending")
 	bucketOutboxDead          = []byte("outbox_dead") // created id, dead messages only
+
+	bucketSuppression           = []byte("suppression")             // upstream NUL address → JSON
+	bucketSuppressionByCustomer = []byte("suppression_by_customer") // upstream NUL customer NUL address
 )
 
 var keySchemaVersion = []byte("schema_version")
@@ -70,6 +73,7 @@ func migrations() []migration {
 			return nil
 		}},
 		{name: "outbox dead index", up: indexDeadOutbox},
+		{name: "suppression ledger", up: createSuppressionBuckets},
 	}
 }
 
