@@ -62,6 +62,7 @@ func (e *Engine) CreateSilence(ctx context.Context, in gateway.SilenceInput) (*g
 			return fmt.Errorf("storing silence: %w", err)
 		}
 		ch.customer(c.ID)
+		ch.resync(c.ID)
 		out = s
 		return nil
 	})
@@ -70,7 +71,7 @@ func (e *Engine) CreateSilence(ctx context.Context, in gateway.SilenceInput) (*g
 
 // LiftSilence ends a silence now, recording who lifted it and why.
 func (e *Engine) LiftSilence(ctx context.Context, id, by, reason string) (*gateway.Silence, error) {
-	return lift(e, ctx, "silence", id, gateway.Tx.Silence, gateway.Tx.PutSilence,
+	return lift(e, ctx, "silence", true, id, gateway.Tx.Silence, gateway.Tx.PutSilence,
 		func(s *gateway.Silence, now time.Time) (string, bool) {
 			if s.LiftedAt != nil {
 				return "", false
@@ -83,7 +84,7 @@ func (e *Engine) LiftSilence(ctx context.Context, id, by, reason string) (*gatew
 // lift is the one transaction that ends a silence or an opt-out early: read the record
 // (404 when missing), end it (409 when it already was), store it, and refresh the
 // customer's part of the snapshot.
-func lift[T any](e *Engine, ctx context.Context, what, id string,
+func lift[T any](e *Engine, ctx context.Context, what string, resync bool, id string,
 	read func(gateway.Tx, string) (*T, error), write func(gateway.Tx, *T) error,
 	end func(rec *T, now time.Time) (customerID string, ended bool)) (*T, error) {
 	now := e.now()
@@ -104,6 +105,9 @@ func lift[T any](e *Engine, ctx context.Context, what, id string,
 			return fmt.Errorf("storing %s: %w", what, err)
 		}
 		ch.customer(customerID)
+		if resync {
+			ch.resync(customerID)
+		}
 		out = rec
 		return nil
 	})
@@ -153,7 +157,7 @@ func (e *Engine) CreateOptOut(ctx context.Context, in gateway.OptOutInput) (*gat
 
 // LiftOptOut ends an opt-out (an operator acting on the customer's renewed consent).
 func (e *Engine) LiftOptOut(ctx context.Context, id, by, reason string) (*gateway.OptOut, error) {
-	return lift(e, ctx, "opt-out", id, gateway.Tx.OptOut, gateway.Tx.PutOptOut,
+	return lift(e, ctx, "opt-out", false, id, gateway.Tx.OptOut, gateway.Tx.PutOptOut,
 		func(o *gateway.OptOut, now time.Time) (string, bool) {
 			if o.LiftedAt != nil {
 				return "", false
@@ -277,6 +281,7 @@ func (e *Engine) EraseCustomer(ctx context.Context, id gateway.Identity) error {
 			return fmt.Errorf("erasing customer %s: %w", c.ID, err)
 		}
 		ch.customer(c.ID)
+		ch.resync(c.ID) // hush's entries for the erased addresses come off the vendors' lists
 		return nil
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,8 +29,12 @@ type Config struct {
 	// message, a transcript line, a survey comment), before the rules see them; nil: texts
 	// are not scored on intake (rules may still call sentiment(text)).
 	Sentiment gateway.SentimentScorer
-	Now       func() time.Time // nil: time.Now
-	Logger    *slog.Logger     // nil: discard
+	// SyncUpstreams names the upstreams with `sync: true`: every transaction that changes a
+	// customer's silences (or a silenced customer's addresses) queues a sync job per upstream
+	// in the outbox (gateway.OutboxSync), in the same transaction.
+	SyncUpstreams []string
+	Now           func() time.Time // nil: time.Now
+	Logger        *slog.Logger     // nil: discard
 }
 
 // Engine is hush's core: it ingests events and their consequences, answers decisions from an
@@ -44,8 +49,10 @@ type Engine struct {
 	region   string
 	costs    map[gateway.Channel]float64
 	scorer   gateway.SentimentScorer
-	now      func() time.Time
-	log      *slog.Logger
+	// syncUpstreams get a sync job whenever a customer's silences change.
+	syncUpstreams []string
+	now           func() time.Time
+	log           *slog.Logger
 
 	snap atomic.Pointer[Snapshot]
 	// refreshMu serializes snapshot refreshes: each one reads the store after taking it, so
@@ -65,13 +72,14 @@ func New(ctx context.Context, store gateway.Store, cfg Config) (*Engine, error) 
 		return nil, errors.New("policy: store is nil")
 	}
 	e := &Engine{
-		store:  store,
-		rules:  cfg.Rules,
-		region: cfg.DefaultRegion,
-		costs:  cfg.Costs,
-		scorer: cfg.Sentiment,
-		now:    cfg.Now,
-		log:    cfg.Logger,
+		store:         store,
+		rules:         cfg.Rules,
+		region:        cfg.DefaultRegion,
+		costs:         cfg.Costs,
+		scorer:        cfg.Sentiment,
+		syncUpstreams: slices.Clone(cfg.SyncUpstreams),
+		now:           cfg.Now,
+		log:           cfg.Logger,
 	}
 	if e.now == nil {
 		e.now = time.Now
@@ -163,11 +171,18 @@ func (e *Engine) rebuild(ctx context.Context) error {
 type changes struct {
 	customers map[string]struct{}
 	incidents bool
+	// sync: customers whose suppression-list entries may have to change (their enforced
+	// silences or, while silenced, their addresses changed; or they were merged or erased).
+	sync map[string]struct{}
 }
 
-func newChanges() *changes { return &changes{customers: map[string]struct{}{}} }
+func newChanges() *changes {
+	return &changes{customers: map[string]struct{}{}, sync: map[string]struct{}{}}
+}
 
 func (c *changes) customer(id string) { c.customers[id] = struct{}{} }
+
+func (c *changes) resync(id string) { c.sync[id] = struct{}{} }
 
 // refresh publishes a snapshot with the changed customers and incidents reloaded. It runs after
 // a successful commit; a failure cannot undo the commit, so it is logged and the next refresh
@@ -257,7 +272,10 @@ func (e *Engine) update(ctx context.Context, doing string, fn func(tx gateway.Tx
 	var ch *changes
 	err := e.store.Update(ctx, func(tx gateway.Tx) error {
 		ch = newChanges()
-		return fn(tx, ch)
+		if err := fn(tx, ch); err != nil {
+			return err
+		}
+		return e.queueSync(tx, ch)
 	})
 	if err != nil {
 		return storeError(err, doing)

@@ -204,11 +204,11 @@ func (e *Engine) ingestOne(tx gateway.Tx, ch *changes, p intakeEvent, now time.T
 		return false, nil, err
 	}
 	if resolvesTopic(&ev) {
-		if err := e.endTopicSilences(tx, &ev, customer, now); err != nil {
+		if err := e.endTopicSilences(tx, ch, &ev, customer, now); err != nil {
 			return false, nil, err
 		}
 	}
-	evalErrs, err = e.applyRules(tx, &ev, customer, p.identities, now)
+	evalErrs, err = e.applyRules(tx, ch, &ev, customer, p.identities, now)
 	if err != nil {
 		return false, nil, err
 	}
@@ -244,6 +244,7 @@ func (e *Engine) resolveCustomer(tx gateway.Tx, ch *changes, ids []gateway.Ident
 		}
 	}
 	var c *gateway.Customer
+	known := len(found) > 0
 	switch len(found) {
 	case 0:
 		c = &gateway.Customer{ID: gateway.NewID("cus", now), CreatedAt: now}
@@ -255,9 +256,20 @@ func (e *Engine) resolveCustomer(tx gateway.Tx, ch *changes, ids []gateway.Ident
 			return nil, err
 		}
 	}
+	added := false
 	for _, id := range ids {
 		if !slices.Contains(c.Identities, id) {
 			c.Identities = append(c.Identities, id)
+			added = true
+		}
+	}
+	if known && added && len(e.syncUpstreams) > 0 {
+		silenced, err := hasEnforcedSilence(tx, c.ID, now)
+		if err != nil {
+			return nil, err
+		}
+		if silenced {
+			ch.resync(c.ID)
 		}
 	}
 	if attrs != nil {
@@ -296,6 +308,8 @@ func mergeCustomers(tx gateway.Tx, ch *changes, customers []*gateway.Customer) (
 			return nil, fmt.Errorf("merging customer %s into %s: %w", from.ID, into.ID, err)
 		}
 		ch.customer(from.ID)
+		ch.resync(from.ID) // its ledger entries now belong to into's addresses
+		ch.resync(into.ID)
 	}
 	merged, err := tx.Customer(into.ID)
 	if err != nil {
@@ -470,7 +484,7 @@ func resolvesTopic(ev *gateway.Event) bool {
 
 // endTopicSilences gives every "until resolved" silence waiting on the event's topic its end:
 // the solve time plus the silence's grace.
-func (e *Engine) endTopicSilences(tx gateway.Tx, ev *gateway.Event, c *gateway.Customer, now time.Time) error {
+func (e *Engine) endTopicSilences(tx gateway.Tx, ch *changes, ev *gateway.Event, c *gateway.Customer, now time.Time) error {
 	solved := effectiveAt(ev, now)
 	silences, err := allPages(func(p gateway.Page) ([]gateway.Silence, string, error) {
 		return tx.Silences(gateway.SilenceQuery{CustomerID: c.ID, Topic: ev.Topic, ActiveAt: now, Page: p})
@@ -487,12 +501,15 @@ func (e *Engine) endTopicSilences(tx gateway.Tx, ev *gateway.Event, c *gateway.C
 		if err := tx.PutSilence(&s); err != nil {
 			return fmt.Errorf("ending silence %s: %w", s.ID, err)
 		}
+		if !s.Shadow {
+			ch.resync(c.ID)
+		}
 	}
 	return nil
 }
 
 // applyRules evaluates the rules for a stored event and carries out what fires.
-func (e *Engine) applyRules(tx gateway.Tx, ev *gateway.Event, c *gateway.Customer, ids []gateway.Identity, now time.Time) ([]ruleError, error) {
+func (e *Engine) applyRules(tx gateway.Tx, ch *changes, ev *gateway.Event, c *gateway.Customer, ids []gateway.Identity, now time.Time) ([]ruleError, error) {
 	if e.rules == nil {
 		return nil, nil
 	}
@@ -518,6 +535,9 @@ func (e *Engine) applyRules(tx gateway.Tx, ev *gateway.Event, c *gateway.Custome
 			var err error
 			if s, extended, err = e.silenceFromRule(tx, f.Rule, ev, c, ids, now); err != nil {
 				return nil, err
+			}
+			if s != nil && !s.Shadow {
+				ch.resync(c.ID)
 			}
 		}
 		// A rule in shadow mode is being tried out: its silence is recorded, but nobody is
