@@ -36,6 +36,8 @@ func Run(t *testing.T, open func(t *testing.T) gateway.Store) {
 		{"Contacts", testContacts},
 		{"DeadLetters", testDeadLetters},
 		{"Outbox", testOutbox},
+		{"SuppressionLedger", testSuppressionLedger},
+		{"LedgerOutlivesCustomers", testLedgerOutlivesCustomers},
 		{"Pagination", testPagination},
 		{"PageLimits", testPageLimits},
 		{"Merge", testMerge},
@@ -778,6 +780,316 @@ func testOutbox(t *testing.T, s gateway.Store) {
 	sameJSONish(t, "Outbox all after the changes", outboxIDs(gateway.OutboxQuery{}), []string{"out_1", "out_2", "out_3", "out_4"})
 }
 
+func suppressionEntry(upstream, address, customerID string, minute int) *gateway.SuppressionEntry {
+	return &gateway.SuppressionEntry{
+		Upstream: upstream, Address: address, CustomerID: customerID,
+		Owned: true, CreatedAt: at(minute), UpdatedAt: at(minute),
+	}
+}
+
+func entryAddress(e gateway.SuppressionEntry) string { return e.Address }
+
+// sameEntry compares entries field by field, times by instant (a back end need not keep the
+// location).
+func sameEntry(t *testing.T, what string, got, want *gateway.SuppressionEntry) {
+	t.Helper()
+	if got == nil {
+		t.Errorf("%s: no entry, want %+v", what, *want)
+		return
+	}
+	if got.Upstream != want.Upstream || got.Address != want.Address || got.CustomerID != want.CustomerID ||
+		got.Owned != want.Owned || got.Synced != want.Synced ||
+		!got.CreatedAt.Equal(want.CreatedAt) || !got.UpdatedAt.Equal(want.UpdatedAt) {
+		t.Errorf("%s:\n got %+v\nwant %+v", what, *got, *want)
+	}
+}
+
+// listEntries reads a whole ledger listing in pages of limit.
+func listEntries(t *testing.T, s gateway.Store, limit int, upstream, customerID string) []gateway.SuppressionEntry {
+	t.Helper()
+	return pages(t, s, limit, func(tx gateway.Tx, p gateway.Page) ([]gateway.SuppressionEntry, string, error) {
+		return tx.SuppressionEntries(gateway.SuppressionQuery{Upstream: upstream, CustomerID: customerID, Page: p})
+	})
+}
+
+func testSuppressionLedger(t *testing.T, s gateway.Store) {
+	// Two upstreams whose names share a prefix, holding the same address: keys built by plain
+	// concatenation would mix them up.
+	const sg, sgEU = "sendgrid", "sendgrid-eu"
+
+	t.Run("round trip and replace", func(t *testing.T) {
+		madrid := time.FixedZone("CET", 3600)
+		full := &gateway.SuppressionEntry{
+			Upstream: sg, Address: "ana@example.com", CustomerID: "cus_a", Owned: true, Synced: true,
+			CreatedAt: at(1).Add(123 * time.Millisecond).In(madrid), UpdatedAt: at(2).Add(456 * time.Millisecond),
+		}
+		other := &gateway.SuppressionEntry{Upstream: sgEU, Address: "ana@example.com", CustomerID: "cus_a", CreatedAt: at(3), UpdatedAt: at(3)}
+		update(t, s, func(tx gateway.Tx) error {
+			if err := tx.PutSuppressionEntry(full); err != nil {
+				return err
+			}
+			return tx.PutSuppressionEntry(other)
+		})
+		view(t, s, func(tx gateway.Tx) error {
+			got, err := tx.SuppressionEntry(sg, "ana@example.com")
+			if err != nil {
+				t.Fatalf("SuppressionEntry: %v", err)
+			}
+			sameEntry(t, "entry read back", got, full)
+			got, err = tx.SuppressionEntry(sgEU, "ana@example.com")
+			if err != nil {
+				t.Fatalf("SuppressionEntry on the second upstream: %v", err)
+			}
+			sameEntry(t, "same address on the second upstream", got, other)
+			_, err = tx.SuppressionEntry(sg, "nobody@example.com")
+			wantNotFound(t, "SuppressionEntry of a missing address", err)
+			_, err = tx.SuppressionEntry("mailgun", "ana@example.com")
+			wantNotFound(t, "SuppressionEntry on an upstream without entries", err)
+			return nil
+		})
+
+		// The caller's copy is the caller's: changing it does not change the store.
+		full.Synced = false
+		view(t, s, func(tx gateway.Tx) error {
+			if got, err := tx.SuppressionEntry(sg, "ana@example.com"); err != nil || !got.Synced {
+				t.Errorf("entry changed with the caller's struct: %+v, %v", got, err)
+			}
+			return nil
+		})
+
+		// Put replaces by (upstream, address).
+		replaced := &gateway.SuppressionEntry{
+			Upstream: sg, Address: "ana@example.com", CustomerID: "cus_a", Owned: false, Synced: false,
+			CreatedAt: full.CreatedAt, UpdatedAt: at(9),
+		}
+		update(t, s, func(tx gateway.Tx) error { return tx.PutSuppressionEntry(replaced) })
+		view(t, s, func(tx gateway.Tx) error {
+			got, err := tx.SuppressionEntry(sg, "ana@example.com")
+			if err != nil {
+				t.Fatalf("SuppressionEntry after replace: %v", err)
+			}
+			sameEntry(t, "replaced entry", got, replaced)
+			return nil
+		})
+		for _, c := range []struct{ upstream, customer string }{{sg, ""}, {sg, "cus_a"}} {
+			if got := listEntries(t, s, 10, c.upstream, c.customer); len(got) != 1 {
+				t.Errorf("after replace, listing %s customer %q has %d entries, want 1", c.upstream, c.customer, len(got))
+			} else {
+				sameEntry(t, "listed replaced entry", &got[0], replaced)
+			}
+		}
+
+		// Delete, and delete again.
+		update(t, s, func(tx gateway.Tx) error { return tx.DeleteSuppressionEntry(sg, "ana@example.com") })
+		update(t, s, func(tx gateway.Tx) error { return tx.DeleteSuppressionEntry(sg, "ana@example.com") })
+		update(t, s, func(tx gateway.Tx) error { return tx.DeleteSuppressionEntry("mailgun", "never@example.com") })
+		view(t, s, func(tx gateway.Tx) error {
+			_, err := tx.SuppressionEntry(sg, "ana@example.com")
+			wantNotFound(t, "deleted entry", err)
+			if got, err := tx.SuppressionEntry(sgEU, "ana@example.com"); err != nil {
+				t.Errorf("deleting on %s removed the entry on %s: %v", sg, sgEU, err)
+			} else {
+				sameEntry(t, "entry on the other upstream after a delete", got, other)
+			}
+			return nil
+		})
+		for _, c := range []string{"", "cus_a"} {
+			if got := listEntries(t, s, 10, sg, c); len(got) != 0 {
+				t.Errorf("after delete, listing %s customer %q: %v, want none", sg, c, ids(got, entryAddress))
+			}
+		}
+		update(t, s, func(tx gateway.Tx) error { return tx.DeleteSuppressionEntry(sgEU, "ana@example.com") })
+	})
+
+	t.Run("listing and customer filter", func(t *testing.T) {
+		update(t, s, func(tx gateway.Tx) error {
+			// Written out of address order.
+			for _, e := range []*gateway.SuppressionEntry{
+				suppressionEntry(sg, "dan@example.com", "cus_b", 0),
+				suppressionEntry(sg, "ana@example.com", "cus_a", 1),
+				suppressionEntry(sgEU, "ana@example.com", "cus_a", 2),
+				suppressionEntry(sg, "carl@example.com", "cus_a", 3),
+				suppressionEntry(sgEU, "zed@example.com", "cus_b", 4),
+				suppressionEntry(sg, "bea@example.com", "cus_b", 5),
+				suppressionEntry(sgEU, "aaron@example.com", "cus_a", 6),
+			} {
+				if err := tx.PutSuppressionEntry(e); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		check := func(upstream, customer string, want []string) {
+			t.Helper()
+			for _, limit := range []int{1, 2, 50} {
+				got := listEntries(t, s, limit, upstream, customer)
+				sameJSONish(t, fmt.Sprintf("entries of %s, customer %q, pages of %d", upstream, customer, limit), ids(got, entryAddress), want)
+				for _, e := range got {
+					if e.Upstream != upstream || customer != "" && e.CustomerID != customer {
+						t.Errorf("listing %s customer %q returned %+v", upstream, customer, e)
+					}
+				}
+			}
+		}
+		check(sg, "", []string{"ana@example.com", "bea@example.com", "carl@example.com", "dan@example.com"})
+		check(sgEU, "", []string{"aaron@example.com", "ana@example.com", "zed@example.com"})
+		check(sg, "cus_a", []string{"ana@example.com", "carl@example.com"})
+		check(sg, "cus_b", []string{"bea@example.com", "dan@example.com"})
+		check(sgEU, "cus_a", []string{"aaron@example.com", "ana@example.com"})
+		check(sg, "cus_nobody", nil)
+		check("mailgun", "", nil)
+
+		// An entry that moves to another customer leaves the first one's listing.
+		update(t, s, func(tx gateway.Tx) error {
+			e, err := tx.SuppressionEntry(sg, "carl@example.com")
+			if err != nil {
+				return err
+			}
+			e.CustomerID, e.UpdatedAt = "cus_b", at(30)
+			return tx.PutSuppressionEntry(e)
+		})
+		check(sg, "cus_a", []string{"ana@example.com"})
+		check(sg, "cus_b", []string{"bea@example.com", "carl@example.com", "dan@example.com"})
+		check(sgEU, "cus_a", []string{"aaron@example.com", "ana@example.com"})
+
+		// A deleted entry leaves its customer's listing; putting it back files it once.
+		update(t, s, func(tx gateway.Tx) error { return tx.DeleteSuppressionEntry(sg, "bea@example.com") })
+		check(sg, "cus_b", []string{"carl@example.com", "dan@example.com"})
+		update(t, s, func(tx gateway.Tx) error {
+			if err := tx.PutSuppressionEntry(suppressionEntry(sg, "bea@example.com", "cus_a", 40)); err != nil {
+				return err
+			}
+			return tx.PutSuppressionEntry(suppressionEntry(sg, "bea@example.com", "cus_a", 41))
+		})
+		check(sg, "cus_a", []string{"ana@example.com", "bea@example.com"})
+		check(sg, "cus_b", []string{"carl@example.com", "dan@example.com"})
+		check(sg, "", []string{"ana@example.com", "bea@example.com", "carl@example.com", "dan@example.com"})
+	})
+
+	t.Run("pagination", func(t *testing.T) {
+		const up, n = "postmark", 53 // more than the default page of 50
+		var want, wantOdd []string
+		update(t, s, func(tx gateway.Tx) error {
+			// Written in descending order, so listing order is the store's doing.
+			for i := n - 1; i >= 0; i-- {
+				cus := "cus_even"
+				if i%2 == 1 {
+					cus = "cus_odd"
+				}
+				if err := tx.PutSuppressionEntry(suppressionEntry(up, fmt.Sprintf("u%03d@example.com", i), cus, i)); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		for i := range n {
+			want = append(want, fmt.Sprintf("u%03d@example.com", i))
+			if i%2 == 1 {
+				wantOdd = append(wantOdd, want[i])
+			}
+		}
+		for _, limit := range []int{1, 5, 53, 1000} {
+			sameJSONish(t, fmt.Sprintf("every entry in pages of %d", limit), ids(listEntries(t, s, limit, up, ""), entryAddress), want)
+			sameJSONish(t, fmt.Sprintf("cus_odd's entries in pages of %d", limit), ids(listEntries(t, s, limit, up, "cus_odd"), entryAddress), wantOdd)
+		}
+		view(t, s, func(tx gateway.Tx) error {
+			got, next, err := tx.SuppressionEntries(gateway.SuppressionQuery{Upstream: up})
+			if err != nil {
+				return err
+			}
+			if len(got) != 50 || next == "" {
+				t.Errorf("Limit 0: %d entries (next %q), want 50 and a next cursor", len(got), next)
+			}
+			_, _, err = tx.SuppressionEntries(gateway.SuppressionQuery{Upstream: up, Page: gateway.Page{Cursor: "not a cursor!"}})
+			if gateway.ErrorCodeOf(err) != gateway.CodeInvalid {
+				t.Errorf("SuppressionEntries with a garbage cursor: %v, want an invalid error", err)
+			}
+			return nil
+		})
+	})
+
+	t.Run("invalid", func(t *testing.T) {
+		for _, c := range []struct {
+			name string
+			fn   func(gateway.Tx) error
+		}{
+			{"list without upstream", func(tx gateway.Tx) error {
+				_, _, err := tx.SuppressionEntries(gateway.SuppressionQuery{CustomerID: "cus_a"})
+				return err
+			}},
+			{"put without upstream", func(tx gateway.Tx) error {
+				return tx.PutSuppressionEntry(suppressionEntry("", "ana@example.com", "cus_a", 0))
+			}},
+			{"put without address", func(tx gateway.Tx) error {
+				return tx.PutSuppressionEntry(suppressionEntry(sg, "", "cus_a", 0))
+			}},
+			{"put without customer", func(tx gateway.Tx) error {
+				return tx.PutSuppressionEntry(suppressionEntry(sg, "ana@example.com", "", 0))
+			}},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				err := s.Update(context.Background(), c.fn)
+				if gateway.ErrorCodeOf(err) != gateway.CodeInvalid {
+					t.Errorf("error %v, want an invalid error", err)
+				}
+			})
+		}
+	})
+}
+
+// testLedgerOutlivesCustomers: the ledger describes addresses on a vendor's list, which hush
+// must still take off after the customer is merged away or erased, so neither touches it,
+// and neither does retention.
+func testLedgerOutlivesCustomers(t *testing.T, s gateway.Store) {
+	entries := []*gateway.SuppressionEntry{
+		suppressionEntry("sendgrid", "ana@example.com", "cus_a", 0),
+		suppressionEntry("sendgrid", "bob@example.com", "cus_b", 0),
+		suppressionEntry("mailgun", "bob@example.com", "cus_b", 0),
+		suppressionEntry("sendgrid", "carl@example.com", "cus_c", 0),
+	}
+	update(t, s, func(tx gateway.Tx) error {
+		for _, c := range []*gateway.Customer{
+			customer("cus_a", "email:ana@example.com"),
+			customer("cus_b", "email:bob@example.com"),
+			customer("cus_c", "email:carl@example.com"),
+		} {
+			if err := tx.PutCustomer(c); err != nil {
+				return err
+			}
+		}
+		for _, e := range entries {
+			if err := tx.PutSuppressionEntry(e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	update(t, s, func(tx gateway.Tx) error { return tx.MergeCustomers("cus_a", "cus_b") })
+	update(t, s, func(tx gateway.Tx) error { return tx.DeleteCustomer("cus_c") })
+	update(t, s, func(tx gateway.Tx) error {
+		n, err := tx.Prune(at(1000), at(1000), at(1000))
+		if err == nil && n != 0 {
+			t.Errorf("Prune removed %d records from a store holding only customers and ledger entries", n)
+		}
+		return err
+	})
+	view(t, s, func(tx gateway.Tx) error {
+		for _, want := range entries {
+			got, err := tx.SuppressionEntry(want.Upstream, want.Address)
+			if err != nil {
+				t.Errorf("entry of %s on %s after merge, erasure and prune: %v", want.CustomerID, want.Upstream, err)
+				continue
+			}
+			sameEntry(t, "entry after merge, erasure and prune", got, want)
+		}
+		return nil
+	})
+	// Still found under the customer they were written for.
+	sameJSONish(t, "sendgrid entries of the merged-away customer", ids(listEntries(t, s, 10, "sendgrid", "cus_b"), entryAddress), []string{"bob@example.com"})
+	sameJSONish(t, "sendgrid entries of the erased customer", ids(listEntries(t, s, 10, "sendgrid", "cus_c"), entryAddress), []string{"carl@example.com"})
+	sameJSONish(t, "every sendgrid entry", ids(listEntries(t, s, 10, "sendgrid", ""), entryAddress), []string{"ana@example.com", "bob@example.com", "carl@example.com"})
+}
+
 // pages reads a whole listing page by page.
 func pages[T any](t *testing.T, s gateway.Store, limit int, list func(gateway.Tx, gateway.Page) ([]T, string, error)) []T {
 	t.Helper()
@@ -920,6 +1232,9 @@ func testPageLimits(t *testing.T, s gateway.Store) {
 			if err := tx.PutDecision(&gateway.Decision{ID: fmt.Sprintf("dec_%04d", i), At: t0.Add(time.Duration(i) * time.Second)}); err != nil {
 				return err
 			}
+			if err := tx.PutSuppressionEntry(suppressionEntry("sendgrid", fmt.Sprintf("u%04d@example.com", i), "cus_a", 0)); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
@@ -933,6 +1248,15 @@ func testPageLimits(t *testing.T, s gateway.Store) {
 			}
 			if len(got) != c.want || next == "" {
 				t.Errorf("Limit %d: %d decisions (next %q), want %d and a next cursor", c.limit, len(got), next, c.want)
+			}
+			for _, customer := range []string{"", "cus_a"} {
+				got, next, err := tx.SuppressionEntries(gateway.SuppressionQuery{Upstream: "sendgrid", CustomerID: customer, Page: gateway.Page{Limit: c.limit}})
+				if err != nil {
+					return err
+				}
+				if len(got) != c.want || next == "" {
+					t.Errorf("Limit %d, customer %q: %d ledger entries (next %q), want %d and a next cursor", c.limit, customer, len(got), next, c.want)
+				}
 			}
 			return nil
 		})
