@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -133,7 +134,10 @@ func TestMigrateVersion0File(t *testing.T) {
 			t.Errorf("old customer came back as %+v", c)
 		}
 		// Buckets the old file lacked exist now.
-		return tx.PutSilence(&gateway.Silence{ID: "sil_1", CustomerID: "cus_old"})
+		if err := tx.PutSilence(&gateway.Silence{ID: "sil_1", CustomerID: "cus_old"}); err != nil {
+			return err
+		}
+		return tx.PutSuppressionEntry(&gateway.SuppressionEntry{Upstream: "sendgrid", Address: "old@example.com", CustomerID: "cus_old", Owned: true})
 	})
 	if err != nil {
 		t.Fatalf("use migrated file: %v", err)
@@ -238,6 +242,15 @@ func TestOpenMissingDirectory(t *testing.T) {
 func TestBackupIsAReadableCopy(t *testing.T) {
 	s, _ := openTemp(t, Options{})
 	putCustomer(t, s, "cus_a", "email:ana@example.com")
+	// The suppression ledger is in the backup: a restored hush must still know which entries
+	// on the vendors' lists are its own to take off.
+	entry := &gateway.SuppressionEntry{
+		Upstream: "sendgrid", Address: "ana@example.com", CustomerID: "cus_a", Owned: true, Synced: true,
+		CreatedAt: time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC), UpdatedAt: time.Date(2026, 11, 20, 9, 1, 0, 0, time.UTC),
+	}
+	if err := s.Update(context.Background(), func(tx gateway.Tx) error { return tx.PutSuppressionEntry(entry) }); err != nil {
+		t.Fatalf("PutSuppressionEntry: %v", err)
+	}
 
 	ctx, stop := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
@@ -268,6 +281,26 @@ func TestBackupIsAReadableCopy(t *testing.T) {
 	defer c.Close()
 	if id := hasCustomer(t, c, "email:ana@example.com"); id != "cus_a" {
 		t.Errorf("backup names %q, want cus_a", id)
+	}
+	err = c.View(context.Background(), func(tx gateway.Tx) error {
+		got, err := tx.SuppressionEntry("sendgrid", "ana@example.com")
+		if err != nil {
+			return err
+		}
+		if got.CustomerID != entry.CustomerID || !got.Owned || !got.Synced || !got.CreatedAt.Equal(entry.CreatedAt) || !got.UpdatedAt.Equal(entry.UpdatedAt) {
+			t.Errorf("ledger entry in the backup: %+v, want %+v", *got, *entry)
+		}
+		listed, _, err := tx.SuppressionEntries(gateway.SuppressionQuery{Upstream: "sendgrid", CustomerID: "cus_a"})
+		if err != nil {
+			return err
+		}
+		if len(listed) != 1 || listed[0].Address != entry.Address {
+			t.Errorf("customer listing of the ledger in the backup: %+v, want the one entry", listed)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("read the ledger from the backup: %v", err)
 	}
 }
 
@@ -384,5 +417,70 @@ func TestMigrateIndexesDeadOutbox(t *testing.T) {
 	}
 	if got, want := list(gateway.OutboxPending), []string{"out_dead", "out_pending"}; !slices.Equal(got, want) {
 		t.Errorf("pending after reviving out_dead: %v, want %v", got, want)
+	}
+}
+
+func TestMigrateAddsSuppressionLedger(t *testing.T) {
+	// A version 2 file (before the ledger) with data in it: opening it creates the ledger's
+	// buckets, empty, and keeps what was there.
+	path := filepath.Join(t.TempDir(), "hush.db")
+	old, err := open(path, Options{NoSync: true}, migrations()[:2])
+	if err != nil {
+		t.Fatal(err)
+	}
+	putCustomer(t, old, "cus_a", "email:ana@example.com")
+	err = old.db.View(func(tx *bbolt.Tx) error {
+		if tx.Bucket(bucketSuppression) != nil || tx.Bucket(bucketSuppressionByCustomer) != nil {
+			return errors.New("a version 2 file already has the ledger buckets")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old.Close()
+	if got := fileVersion(t, path); got != 2 {
+		t.Fatalf("fixture file has version %d, want 2", got)
+	}
+
+	s, err := Open(path, Options{NoSync: true})
+	if err != nil {
+		t.Fatalf("Open the version 2 file: %v", err)
+	}
+	defer s.Close()
+	if id := hasCustomer(t, s, "email:ana@example.com"); id != "cus_a" {
+		t.Errorf("after migration the identity names %q, want cus_a", id)
+	}
+	err = s.View(context.Background(), func(tx gateway.Tx) error {
+		got, next, err := tx.SuppressionEntries(gateway.SuppressionQuery{Upstream: "sendgrid"})
+		if err != nil || len(got) != 0 || next != "" {
+			return fmt.Errorf("ledger of a migrated file: %v, %q, %v; want empty", got, next, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &gateway.SuppressionEntry{Upstream: "sendgrid", Address: "ana@example.com", CustomerID: "cus_a", Owned: true}
+	err = s.Update(context.Background(), func(tx gateway.Tx) error { return tx.PutSuppressionEntry(e) })
+	if err != nil {
+		t.Fatalf("PutSuppressionEntry on a migrated file: %v", err)
+	}
+	err = s.View(context.Background(), func(tx gateway.Tx) error {
+		got, _, err := tx.SuppressionEntries(gateway.SuppressionQuery{Upstream: "sendgrid", CustomerID: "cus_a"})
+		if err != nil {
+			return err
+		}
+		if len(got) != 1 || got[0].Address != e.Address {
+			return fmt.Errorf("customer listing on a migrated file: %+v, want the one entry", got)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if got, want := fileVersion(t, path), uint64(len(migrations())); got != want {
+		t.Errorf("migrated file has version %d, want %d", got, want)
 	}
 }
