@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/binary"
 	"time"
 )
@@ -14,6 +15,21 @@ func NewID(prefix string, t time.Time) string {
 	var b [16]byte
 	binary.BigEndian.PutUint64(b[:8], uint64(t.UnixMilli())<<16)
 	_, _ = rand.Read(b[6:]) // crypto/rand never fails on supported platforms
+	return encodeID(prefix, b)
+}
+
+// StableID is NewID with the random part replaced by a hash of key: the same prefix, time
+// and key always give the same id. It names a record that must be written at most once (a
+// sync job scheduled for a silence's end) so that writing it again finds the first.
+func StableID(prefix string, t time.Time, key string) string {
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(t.UnixMilli())<<16)
+	sum := sha256.Sum256([]byte(key))
+	copy(b[6:], sum[:10])
+	return encodeID(prefix, b)
+}
+
+func encodeID(prefix string, b [16]byte) string {
 	out := make([]byte, 0, len(prefix)+1+26)
 	if prefix != "" {
 		out = append(out, prefix...)

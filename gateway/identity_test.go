@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hush-gateway/hush/gateway"
 )
@@ -104,4 +105,22 @@ func FuzzParseIdentity(f *testing.F) {
 			t.Fatalf("not idempotent: %q → %q → %q", in, id, again)
 		}
 	})
+}
+
+func TestStableID(t *testing.T) {
+	at := time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
+	a, b := gateway.StableID("out", at, "sendgrid/cus_1"), gateway.StableID("out", at, "sendgrid/cus_1")
+	if a != b || len(a) != len("out_")+26 || a[:4] != "out_" {
+		t.Fatalf("StableID = %q, %q", a, b)
+	}
+	if c := gateway.StableID("out", at, "sendgrid/cus_2"); c == a {
+		t.Fatal("different keys gave the same id")
+	}
+	if later := gateway.StableID("out", at.Add(time.Millisecond), "sendgrid/cus_1"); later <= a {
+		t.Fatalf("ids do not sort by time: %q after %q", later, a)
+	}
+	// The time part is NewID's: ids made by either sort together.
+	if n := gateway.NewID("out", at); n[:13] != a[:13] {
+		t.Fatalf("time parts differ: %q vs %q", n, a)
+	}
 }

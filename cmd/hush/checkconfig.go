@@ -30,6 +30,7 @@ func checkConfig(_ context.Context, args []string, e env) error {
 			func() error { _, err := buildSources(cfg, quiet); return err },
 			func() error { _, err := buildUpstreams(cfg); return err },
 			func() error { _, err := buildAlerts(cfg); return err },
+			func() error { _, err := buildSyncLists(cfg); return err },
 		} {
 			var more *configs.Errors
 			if err := build(); errors.As(err, &more) {

@@ -8,11 +8,13 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -130,6 +132,10 @@ func wire(ctx context.Context, cfg *configs.Config, e env, log *slog.Logger) (_ 
 	if err != nil {
 		return nil, err
 	}
+	lists, err := buildSyncLists(cfg)
+	if err != nil {
+		return nil, err
+	}
 	tokens, err := adminTokens(cfg, e, log)
 	if err != nil {
 		return nil, err
@@ -152,6 +158,7 @@ func wire(ctx context.Context, cfg *configs.Config, e env, log *slog.Logger) (_ 
 		DefaultRegion: cfg.DefaultRegion,
 		Costs:         cfg.Costs,
 		Sentiment:     scorer,
+		SyncUpstreams: slices.Sorted(maps.Keys(lists)),
 		Now:           e.now,
 		Logger:        log,
 	})
@@ -175,7 +182,7 @@ func wire(ctx context.Context, cfg *configs.Config, e env, log *slog.Logger) (_ 
 		Now:           e.now,
 	})
 	worker, err := alertdelivery.New(alertdelivery.Config{
-		Store: store, Senders: senders, PublicURL: cfg.PublicURL, Language: cfg.Language,
+		Store: store, Senders: senders, Lists: lists, PublicURL: cfg.PublicURL, Language: cfg.Language,
 		Now: e.now, Logger: log.With("component", "delivery"),
 	})
 	if err != nil {
@@ -196,6 +203,28 @@ func buildAlerts(cfg *configs.Config) (map[string]gateway.AlertSender, error) {
 			continue
 		}
 		out[a.Name] = s
+	}
+	if len(errs.Issues) > 0 {
+		return nil, &errs
+	}
+	return out, nil
+}
+
+// buildSyncLists builds the suppression-list client of every upstream with sync: true,
+// reporting refusals at the upstream's line in the config file.
+func buildSyncLists(cfg *configs.Config) (map[string]alertdelivery.SyncTarget, error) {
+	out := make(map[string]alertdelivery.SyncTarget)
+	var errs configs.Errors
+	for i, uc := range cfg.UpstreamConfigs() {
+		if !uc.Sync {
+			continue
+		}
+		l, err := connectors.SuppressionList(uc)
+		if err != nil {
+			errs.Issues = append(errs.Issues, cfg.IssueAt(fmt.Sprintf("upstreams[%d]", i), err.Error()))
+			continue
+		}
+		out[uc.Name] = alertdelivery.SyncTarget{List: l, Category: uc.Category}
 	}
 	if len(errs.Issues) > 0 {
 		return nil, &errs

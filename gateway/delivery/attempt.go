@@ -25,6 +25,8 @@ import (
 func (w *Worker) deliver(ctx context.Context, m *gateway.OutboxMessage) (outcome, error) {
 	switch m.Kind {
 	case gateway.OutboxAlert, gateway.OutboxFollowUp, gateway.OutboxSilenceEnded:
+	case gateway.OutboxSync:
+		return w.sync(ctx, m)
 	default:
 		return skipped, nil // kinds this worker does not send
 	}

@@ -63,6 +63,12 @@ type Config struct {
 	// Senders by alert name (the `alerts:` list). A message for a name with no entry dies;
 	// a nil sender records only (alert kind log): its messages are marked delivered.
 	Senders map[string]gateway.AlertSender
+	// Lists are the suppression lists of the upstreams with `sync: true`, by upstream name:
+	// the worker runs their sync jobs (gateway.OutboxSync) and reconciles them in full.
+	Lists map[string]SyncTarget
+	// ReconcileInterval is how often Run reconciles every list in full (default 1h); the
+	// first reconcile runs when Run starts.
+	ReconcileInterval time.Duration
 	// PublicURL is the console's base URL ("https://hush.example.com"). The alert links to
 	// PublicURL + "/#/customers/" + the path-escaped first identity of the customer (the
 	// console and the API address customers by identity), or the customer ID when it has
@@ -130,6 +136,9 @@ func New(cfg Config) (*Worker, error) {
 	}
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = DefaultPollInterval
+	}
+	if cfg.ReconcileInterval <= 0 {
+		cfg.ReconcileInterval = DefaultReconcileInterval
 	}
 	if cfg.BatchSize <= 0 {
 		cfg.BatchSize = DefaultBatchSize
@@ -208,6 +217,9 @@ func (w *Worker) Wake() {
 func (w *Worker) Run(ctx context.Context) error {
 	tick := time.NewTicker(w.cfg.PollInterval)
 	defer tick.Stop()
+	if len(w.cfg.Lists) > 0 {
+		go w.reconcileEvery(ctx)
+	}
 	for {
 		if _, _, _, err := w.DeliverDue(ctx); err != nil && ctx.Err() == nil {
 			w.cfg.Logger.Error("alert delivery pass failed", "error", err)
@@ -217,6 +229,23 @@ func (w *Worker) Run(ctx context.Context) error {
 			return ctx.Err()
 		case <-tick.C:
 		case <-w.wake:
+		}
+	}
+}
+
+// reconcileEvery reconciles every synced list now and then every ReconcileInterval, until
+// ctx is done. A failed reconcile is logged; the next one tries again.
+func (w *Worker) reconcileEvery(ctx context.Context) {
+	tick := time.NewTicker(w.cfg.ReconcileInterval)
+	defer tick.Stop()
+	for {
+		if _, err := w.Reconcile(ctx); err != nil && ctx.Err() == nil {
+			w.cfg.Logger.Error("suppression reconcile failed", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
 		}
 	}
 }
