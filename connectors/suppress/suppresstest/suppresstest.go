@@ -7,6 +7,7 @@
 package suppresstest
 
 import (
+	"io"
 	"net/http"
 	"strconv"
 	"sync"
@@ -100,6 +101,8 @@ func (f *Faults) Wrap(h http.Handler) http.Handler {
 		case Fail400:
 			http.Error(w, `{"errors":[{"message":"injected refusal"}]}`, http.StatusBadRequest)
 		case Hang:
+			// The server notices a client that gave up only once the body is read.
+			_, _ = io.Copy(io.Discard, r.Body)
 			maxHang := f.MaxHang
 			if maxHang <= 0 {
 				maxHang = 10 * time.Second
