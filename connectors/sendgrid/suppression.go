@@ -278,10 +278,16 @@ func parseErrors(body []byte) []string {
 	return out
 }
 
-// vendorMessage joins the messages that do not mention the address (or anything that looks
-// like one): errors end up in the outbox record and in logs.
+// vendorMessage joins the messages that do not mention the address: errors end up in the
+// outbox record and in logs.
 func vendorMessage(msgs []string, address string) string {
-	lower := strings.ToLower(address)
+	return strings.Join(withoutAddress(msgs, address), "; ")
+}
+
+// withoutAddress drops the messages that mention address, its local part, or anything that
+// looks like an address (SendGrid's texts sometimes quote what they refuse).
+func withoutAddress(msgs []string, address string) []string {
+	lower := strings.ToLower(strings.TrimSpace(address))
 	local, _, _ := strings.Cut(lower, "@")
 	var keep []string
 	for _, m := range msgs {
@@ -292,7 +298,7 @@ func vendorMessage(msgs []string, address string) string {
 		}
 		keep = append(keep, m)
 	}
-	return strings.Join(keep, "; ")
+	return keep
 }
 
 // parseSearch reads the search answer, the addresses of the request that are in the group,

@@ -1,7 +1,9 @@
 package suppresstest
 
 import (
+	"bytes"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -65,7 +67,7 @@ func NewSendGrid(t testing.TB, apiKey string, groupID int) *SendGrid {
 	mux.HandleFunc("POST /v3/asm/groups/{group_id}/suppressions/search", s.search)
 	mux.HandleFunc("POST /v3/asm/groups/{group_id}/suppressions", s.add)
 	mux.HandleFunc("DELETE /v3/asm/groups/{group_id}/suppressions/{email}", s.remove)
-	s.srv = httptest.NewServer(s.faults.Wrap(s.authorized(mux)))
+	s.srv = httptest.NewServer(sgReadBody(s.faults.Wrap(s.authorized(mux))))
 	t.Cleanup(s.srv.Close)
 	return s
 }
@@ -137,6 +139,21 @@ func (s *SendGrid) GloballyUnsubscribed(address string) bool {
 
 func sgKey(address string) string { return strings.ToLower(strings.TrimSpace(address)) }
 
+// sgReadBody reads the request body before anything else: the server notices a client that
+// gave up only once the body is read, so an injected Hang of a POST would otherwise last
+// until Faults.MaxHang instead of the client's timeout.
+func sgReadBody(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
+		if err != nil {
+			sgError(w, http.StatusBadRequest, nil, "request body could not be read")
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		h.ServeHTTP(w, r)
+	})
+}
+
 // authorized answers 401 in SendGrid's shape unless the request carries the API key.
 func (s *SendGrid) authorized(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -182,7 +199,7 @@ func sgReadRecipients(w http.ResponseWriter, r *http.Request) ([]string, bool) {
 		sgError(w, http.StatusBadRequest, nil, "content type must be application/json")
 		return nil, false
 	}
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&body); err != nil {
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
 		sgError(w, http.StatusBadRequest, &field, "must be an array of email addresses")
 		return nil, false
 	}
