@@ -100,14 +100,18 @@ func All() []Kind {
 			Doc:       "Intercom notifications (X-Hub-Signature): conversations, ratings and tickets",
 		},
 		{
-			Name:        mailgun.Kind,
-			NewUpstream: upstream(mailgun.NewUpstream),
-			Doc:         "Mailgun /v3/{domain}/messages (form and multipart; recipient-variables trimmed) and .mime sends",
+			Name:               mailgun.Kind,
+			NewUpstream:        upstream(mailgun.NewUpstream),
+			NewSuppressionList: suppressionList(mailgun.NewSuppressionList),
+			SyncOptions:        mailgun.SyncOptions(),
+			Doc:                "Mailgun /v3/{domain}/messages (form and multipart; recipient-variables trimmed) and .mime sends",
 		},
 		{
-			Name:        mandrill.Kind,
-			NewUpstream: upstream(mandrill.NewUpstream),
-			Doc:         "Mailchimp Transactional (Mandrill) messages/send and send-template; per-recipient answers kept whole",
+			Name:               mandrill.Kind,
+			NewUpstream:        upstream(mandrill.NewUpstream),
+			NewSuppressionList: suppressionList(mandrill.NewSuppressionList),
+			SyncOptions:        mandrill.SyncOptions(),
+			Doc:                "Mailchimp Transactional (Mandrill) messages/send and send-template; per-recipient answers kept whole",
 		},
 		{
 			Name:      pagerduty.Kind,
@@ -115,14 +119,18 @@ func All() []Kind {
 			Doc:       "PagerDuty V3 webhooks (X-PagerDuty-Signature): incidents triggered/reopened and resolved",
 		},
 		{
-			Name:        postmark.Kind,
-			NewUpstream: upstream(postmark.NewUpstream),
-			Doc:         "Postmark /email, /email/batch and their template forms: To/Cc/Bcc address lists; batch answers keep their indexes",
+			Name:               postmark.Kind,
+			NewUpstream:        upstream(postmark.NewUpstream),
+			NewSuppressionList: suppressionList(postmark.NewSuppressionList),
+			SyncOptions:        postmark.SyncOptions(),
+			Doc:                "Postmark /email, /email/batch and their template forms: To/Cc/Bcc address lists; batch answers keep their indexes",
 		},
 		{
-			Name:        sendgrid.Kind,
-			NewUpstream: upstream(sendgrid.NewUpstream),
-			Doc:         "SendGrid v3 /v3/mail/send: to/cc/bcc per personalization, gzip bodies, categories and unsubscribe groups mapped to categories",
+			Name:               sendgrid.Kind,
+			NewUpstream:        upstream(sendgrid.NewUpstream),
+			NewSuppressionList: suppressionList(sendgrid.NewSuppressionList),
+			SyncOptions:        sendgrid.SyncOptions(),
+			Doc:                "SendGrid v3 /v3/mail/send: to/cc/bcc per personalization, gzip bodies, categories and unsubscribe groups mapped to categories",
 		},
 		{
 			Name:     slack.Kind,
@@ -168,6 +176,11 @@ func source[C gateway.Connector](newSource func(gateway.SourceConfig) (C, error)
 // upstream adapts a vendor package's upstream constructor.
 func upstream[U gateway.Upstream](newUpstream func(gateway.UpstreamConfig) (U, error)) func(gateway.UpstreamConfig) (gateway.Upstream, error) {
 	return func(cfg gateway.UpstreamConfig) (gateway.Upstream, error) { return newUpstream(cfg) }
+}
+
+// suppressionList adapts a vendor package's suppression-list constructor.
+func suppressionList[L gateway.SuppressionList](newList func(gateway.UpstreamConfig) (L, error)) func(gateway.UpstreamConfig) (gateway.SuppressionList, error) {
+	return func(cfg gateway.UpstreamConfig) (gateway.SuppressionList, error) { return newList(cfg) }
 }
 
 // alert adapts a vendor package's alert constructor.

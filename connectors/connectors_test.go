@@ -171,3 +171,51 @@ func TestAllIsSortedAndBuildable(t *testing.T) {
 		}
 	}
 }
+
+func TestSuppressionList(t *testing.T) {
+	sg := func(sync bool, opts map[string]any) gateway.UpstreamConfig {
+		return gateway.UpstreamConfig{Name: "sg", Kind: "sendgrid", URL: "https://api.sendgrid.com", Sync: sync, Options: opts}
+	}
+	syncOpts := map[string]any{"api_key": "SG.key", "group_id": int64(4242), "categories": map[string]any{"receipts": "transactional"}}
+	tests := []struct {
+		name     string
+		cfg      gateway.UpstreamConfig
+		upstream string // "" : Upstream builds
+		list     string // "" : SuppressionList builds
+	}{
+		{"sync with its options beside the proxy's", sg(true, syncOpts), "", ""},
+		{"a sync option without sync: true", sg(false, map[string]any{"api_key": "SG.key"}),
+			`upstream "sg": option "api_key" is only read with sync: true`, `option "api_key" is only read with sync: true`},
+		{"sync without its credentials", sg(true, nil), "", `building the suppression list of upstream "sg" (kind sendgrid)`},
+		{"a proxy option is not the list's", sg(true, map[string]any{"api_key": "SG.key", "group_id": int64(1), "regio": "eu"}), `"regio"`, ""},
+		{"a kind that cannot sync", gateway.UpstreamConfig{Name: "tw", Kind: "twilio", Sync: true},
+			"", `upstream "tw": kind "twilio" cannot sync a suppression list (kinds that can: mailgun, mandrill, postmark, sendgrid)`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			check := func(what string, err error, want string) {
+				t.Helper()
+				if want == "" {
+					if err != nil {
+						t.Fatalf("%s: %v", what, err)
+					}
+					return
+				}
+				if err == nil || !strings.Contains(err.Error(), want) {
+					t.Fatalf("%s error = %v, want it to contain %q", what, err, want)
+				}
+			}
+			if tt.cfg.Kind != "twilio" {
+				_, err := Upstream(tt.cfg)
+				check("Upstream", err, tt.upstream)
+			}
+			_, err := SuppressionList(tt.cfg)
+			check("SuppressionList", err, tt.list)
+		})
+	}
+	// The key never appears in an error.
+	_, err := SuppressionList(sg(false, map[string]any{"api_key": "SG.secret-value"}))
+	if err == nil || strings.Contains(err.Error(), "secret-value") {
+		t.Fatalf("error = %v", err)
+	}
+}
