@@ -114,11 +114,11 @@ func (l *SuppressionList) Add(ctx context.Context, c gateway.Doer, address strin
 	if added {
 		return nil
 	}
-	listed, err := l.Contains(ctx, c, address)
+	entries, err := l.list(ctx, c, "add", address)
 	switch {
 	case err != nil:
 		return err
-	case listed:
+	case len(entries) > 0:
 		return nil
 	}
 	return &gateway.SyncError{Op: "add", Status: http.StatusOK, Permanent: true,
