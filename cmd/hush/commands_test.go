@@ -200,6 +200,7 @@ func TestCheckConfig(t *testing.T) {
 			"ZENDESK_SIGNING_SECRET":   "e2e-zendesk-secret",
 			"TWILIO_AUTH_TOKEN":        "e2e-twilio-token",
 			"PAGERDUTY_WEBHOOK_SECRET": "e2e-pagerduty-secret",
+			"SENDGRID_API_KEY":         "SG.e2e-sendgrid-key",
 		}
 		stdout, stderr, err := runCommand(t, vars, "check-config", file)
 		if err != nil {

@@ -116,7 +116,9 @@ upstreams:
 			t.Errorf("%s: ben's own unsubscribe was touched (suppressed %v, removes %d)", name, v.Suppressed(neighbour), v.Calls("remove", neighbour))
 		}
 	}
-	var dead struct{ Items []struct{ ID, Kind, DeadReason string } }
+	var dead struct {
+		Items []struct{ ID, Kind, DeadReason string }
+	}
 	h.api(http.MethodGet, "/api/v1/outbox?state=dead", nil, http.StatusOK, &dead)
 	if len(dead.Items) != 0 {
 		t.Errorf("dead outbox messages: %+v", dead.Items)
