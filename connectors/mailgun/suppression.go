@@ -112,7 +112,7 @@ func checkTag(tag string) error {
 	}
 	for _, r := range tag {
 		if r < 0x20 || r > 0x7e {
-			return errors.New("Mailgun tags are printable ASCII")
+			return errors.New("must be printable ASCII (as Mailgun tags are)")
 		}
 	}
 	return nil
