@@ -183,7 +183,8 @@ func wire(ctx context.Context, cfg *configs.Config, e env, log *slog.Logger) (_ 
 	})
 	worker, err := alertdelivery.New(alertdelivery.Config{
 		Store: store, Senders: senders, Lists: lists, PublicURL: cfg.PublicURL, Language: cfg.Language,
-		Now: e.now, Logger: log.With("component", "delivery"),
+		Metrics: alertdelivery.NewMetrics(reg),
+		Now:     e.now, Logger: log.With("component", "delivery"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start alert delivery: %w", err)

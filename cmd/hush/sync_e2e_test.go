@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -122,6 +123,14 @@ upstreams:
 	h.api(http.MethodGet, "/api/v1/outbox?state=dead", nil, http.StatusOK, &dead)
 	if len(dead.Items) != 0 {
 		t.Errorf("dead outbox messages: %+v", dead.Items)
+	}
+	// The jobs are counted for /metrics, per upstream.
+	_, metrics := h.request(http.MethodGet, "/metrics", nil, nil)
+	for name := range vendors {
+		want := `hush_outbox_attempts_total{kind="sync",outcome="delivered",target="` + name + `"}`
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("/metrics has no %s", want)
+		}
 	}
 }
 

@@ -126,10 +126,10 @@ func (w *Worker) retryLater(ctx context.Context, m *gateway.OutboxMessage, now t
 	switch {
 	case err != nil:
 	case o == failed:
-		w.cfg.Logger.Warn("alert delivery failed", "outbox_id", m.ID, "alert", m.Target,
+		w.cfg.Logger.Warn("outbox delivery failed", "outbox_id", m.ID, "kind", m.Kind, "target", m.Target,
 			"attempts", m.Attempts+1, "error", reason, "next_attempt", next)
 	case o == dead:
-		w.cfg.Logger.Warn("alert given up", "outbox_id", m.ID, "alert", m.Target, "error", reason, "reason", w.gaveUp())
+		w.cfg.Logger.Warn("outbox message given up", "outbox_id", m.ID, "kind", m.Kind, "target", m.Target, "error", reason, "reason", w.gaveUp())
 	}
 	return o, err
 }
@@ -142,7 +142,7 @@ func (w *Worker) die(ctx context.Context, id string, now time.Time, reason strin
 		return dead
 	})
 	if err == nil && o == dead {
-		w.cfg.Logger.Warn("alert given up", "outbox_id", id, "reason", reason)
+		w.cfg.Logger.Warn("outbox message given up", "outbox_id", id, "reason", reason)
 	}
 	return o, err
 }
@@ -171,7 +171,7 @@ func (w *Worker) record(ctx context.Context, id string, change func(*gateway.Out
 		return skipped, fmt.Errorf("record outbox message %s: %w", id, err)
 	}
 	if o == delivered {
-		w.cfg.Logger.Info("alert delivered", "outbox_id", id)
+		w.cfg.Logger.Info("outbox message delivered", "outbox_id", id)
 	}
 	return o, nil
 }

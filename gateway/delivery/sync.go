@@ -465,6 +465,7 @@ func (w *Worker) reconcile(ctx context.Context, upstream string, cat gateway.Cat
 		}
 	}
 	w.cfg.Logger.Info("suppression reconcile queued jobs", "upstream", upstream, "jobs", len(need))
+	w.cfg.Metrics.reconcileJobs(upstream, len(need))
 	w.Wake()
 	return len(need), nil
 }

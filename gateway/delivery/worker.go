@@ -100,6 +100,8 @@ type Config struct {
 	Logger *slog.Logger
 	// HTTPClient replaces the tuned client under the retries (tests: a short timeout).
 	HTTPClient *http.Client
+	// Metrics counts outcomes for /metrics (nil: none).
+	Metrics *Metrics
 }
 
 // Worker delivers due outbox alerts. It is safe for concurrent use; passes never overlap.
@@ -222,7 +224,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 	for {
 		if _, _, _, err := w.DeliverDue(ctx); err != nil && ctx.Err() == nil {
-			w.cfg.Logger.Error("alert delivery pass failed", "error", err)
+			w.cfg.Logger.Error("outbox delivery pass failed", "error", err)
 		}
 		select {
 		case <-ctx.Done():
@@ -304,6 +306,7 @@ func (w *Worker) DeliverDue(ctx context.Context) (nDelivered, nFailed, nDead int
 					return
 				}
 				counts[o].Add(1)
+				w.cfg.Metrics.outcome(&outboxRef{kind: byAlert[name][i].Kind, target: name}, o)
 				if o == failed {
 					return
 				}
