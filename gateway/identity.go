@@ -122,7 +122,10 @@ func VendorIdentity(vendor, id string) (Identity, error) {
 	if !validVendor(vendor) {
 		return "", fmt.Errorf("%q is not a vendor name (letters, digits, '-' and '_')", vendor)
 	}
-	if vendor == KindEmail || vendor == KindPhone || vendor == "whatsapp" {
+	// ParseIdentity reads these prefixes as an email or a phone: a vendor id under one of
+	// them ("sms:42") would be stored but never found again through the API.
+	switch vendor {
+	case KindEmail, KindPhone, "whatsapp", "mailto", "tel", "sms":
 		return "", fmt.Errorf("%q is reserved and cannot name a vendor", vendor)
 	}
 	if id == "" {
