@@ -159,7 +159,9 @@ func ParseDuration(s string) (time.Duration, error) {
 		}
 		s = s[j:]
 		v := num * float64(unit)
-		if v > float64(1<<62) {
+		// The bound holds for the total too: parts that each fit could wrap the sum around
+		// ("7000w" five times) into a short, wrong duration.
+		if v > float64(1<<62) || total > 1<<62-time.Duration(v) {
 			return 0, fmt.Errorf("duration %q is too long", orig)
 		}
 		total += time.Duration(v)
