@@ -104,6 +104,11 @@ func NormalizePhone(s, defaultRegion string) (Identity, error) {
 		return "", fmt.Errorf("%q is not a possible phone number", s)
 	}
 	e164 := phonenumbers.Format(num, phonenumbers.E164)
+	if len(e164) > 16 {
+		// E.164 allows at most 15 digits; libphonenumber formats longer "possible" numbers
+		// (letters read as digits, "10 00000000EAA" in UY) that no network can reach.
+		return "", fmt.Errorf("%q is longer than a phone number can be", s)
+	}
 	// Normalization must be a fixpoint: an identity stored once is looked up again by the
 	// same string. Malformed numbers such as "+27 0000000" lose their national prefix on a
 	// second parse; they are not phone numbers anyone can be reached on.
