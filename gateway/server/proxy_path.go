@@ -53,7 +53,9 @@ func checkProxyPath(rest string) error {
 			return refuse
 		}
 		for _, seg := range strings.Split(p, "/") {
-			if seg == "." || seg == ".." {
+			// "..;x" is ".." to upstreams that drop path parameters (Tomcat, Spring).
+			name, _, _ := strings.Cut(seg, ";")
+			if name == "." || name == ".." {
 				return refuse
 			}
 		}
