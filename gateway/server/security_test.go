@@ -1,10 +1,12 @@
 package server_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha1"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -235,6 +237,7 @@ type secServer struct {
 	logs      *lockedBuffer
 	upstream  *recordingUpstream // the configured upstream
 	forbidden *recordingUpstream // must never be reached
+	deps      server.Deps
 	// sent collects every secret, token and piece of personal data requests carried, for the
 	// log check at the end.
 	sent []string
@@ -281,7 +284,7 @@ func newSecServer(t *testing.T) *secServer {
 		s.sent = append(s.sent, sk.secret, "wrong-"+sk.secret)
 	}
 	reg := prometheus.NewRegistry()
-	handler := server.NewServer(server.Deps{
+	s.deps = server.Deps{
 		Logger:  slog.New(slog.NewJSONHandler(s.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Store:   store,
 		Engine:  engine,
@@ -294,13 +297,13 @@ func newSecServer(t *testing.T) *secServer {
 			{Name: "lead", Token: viewerToken, Role: server.RoleViewer},
 			{Name: "crm", Token: decideToken, Role: server.RoleDecide},
 		},
-		Limits:        server.Limits{Body: 64 << 10},
+		Limits:        server.Limits{Body: secBodyLimit},
 		DefaultRegion: "ES",
 		Metrics:       server.NewMetrics(reg),
 		Gatherer:      reg,
 		Now:           s.clock.Now,
-	})
-	srv := newTestHTTPServer(t, handler)
+	}
+	srv := newTestHTTPServer(t, server.NewServer(s.deps))
 	s.srv = srv
 	s.client = &http.Client{Timeout: 30 * time.Second}
 	s.sent = append(s.sent, adminToken, viewerToken, decideToken, proxyAPIKey, "not-a-token-3f3f")
@@ -592,4 +595,360 @@ func goldenTexts(t *testing.T, fixture string) []string {
 		}
 	}
 	return out
+}
+
+// signedGeneric is a delivery to the generic source ("acme") signed correctly, so that what
+// is tested is what hush does with the body, not the signature.
+func (s *secServer) signedGeneric(id string, body []byte, contentType string) *delivery {
+	sk := sourceKinds["generic"]
+	d := &delivery{header: http.Header{"Content-Type": {contentType}, "Webhook-Id": {id}}, body: body, at: s.clock.Now()}
+	sk.sign(d, sk.secret)
+	return d
+}
+
+// rawRequest writes a request as bytes on a fresh connection and returns the status line's
+// code, or 0 when the server closed the connection without an answer.
+func (s *secServer) rawRequest(t *testing.T, raw string) int {
+	t.Helper()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(s.srv, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
+	if _, err := io.WriteString(conn, raw); err != nil {
+		return 0
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode
+}
+
+func nestedArrays(depth int) []byte {
+	return []byte(strings.Repeat("[", depth) + strings.Repeat("]", depth))
+}
+
+func TestSecurityRequestShapes(t *testing.T) {
+	s := newSecServer(t)
+	const limit = secBodyLimit
+	big := []byte(`{"id":"big","type":"survey.response","customer":{"email":"big@example.com"},"text":"` + strings.Repeat("x", limit) + `"}`)
+	deep := nestedArrays(100_000)
+	deepObject := []byte(`{"id":"deep","type":"survey.response","customer":{"email":"deep@example.com"},"attrs":{"a":` + string(nestedArrays(100_000)) + `}}`)
+	s.sent = append(s.sent, "big@example.com", "deep@example.com")
+
+	type shapeCase struct {
+		name string
+		// send does the request and returns its status.
+		send       func(t *testing.T) response
+		wantStatus int
+		wantCode   string
+		// deadLetters is how many dead letters the case keeps: a delivery whose signature
+		// verifies but whose body cannot be parsed is kept for an operator (DESIGN §4).
+		deadLetters int
+	}
+	post := func(path, token, contentType string, body []byte) func(t *testing.T) response {
+		return func(t *testing.T) response {
+			req, err := http.NewRequest(http.MethodPost, s.srv+path, bytes.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if token != "" {
+				req.Header.Set("Authorization", "Bearer "+token)
+			}
+			req.Header.Set("Content-Type", contentType)
+			return s.do(req)
+		}
+	}
+	webhook := func(id string, body []byte, contentType string) func(t *testing.T) response {
+		return func(t *testing.T) response { return s.deliver("acme", s.signedGeneric(id, body, contentType)) }
+	}
+	chunked := func(path string, d *delivery) func(t *testing.T) response {
+		return func(t *testing.T) response {
+			// A body of unknown length, larger than the limit: only reading can tell.
+			req, err := http.NewRequest(http.MethodPost, s.srv+path, io.MultiReader(bytes.NewReader(d.body)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header = d.header.Clone()
+			req.ContentLength = -1
+			return s.do(req)
+		}
+	}
+	cases := []shapeCase{
+		// Oversized bodies: 413 before anything is verified, parsed or stored.
+		{name: "webhook body over limits.body (declared length)", send: webhook("big-1", big, "application/json"), wantStatus: 413, wantCode: "too_large"},
+		{name: "webhook body over limits.body (chunked)", send: chunked("/webhooks/acme", s.signedGeneric("big-2", big, "application/json")), wantStatus: 413, wantCode: "too_large"},
+		{name: "admin events body over limits.body", send: post("/api/v1/events", adminToken, "application/json", big), wantStatus: 413, wantCode: "too_large"},
+		{name: "decision body over limits.body", send: post("/api/v1/decisions", decideToken, "application/json", big), wantStatus: 413, wantCode: "too_large"},
+		{name: "proxied body over limits.body", send: post("/proxy/mail/v3/mail/send", "", "application/json", big), wantStatus: 413, wantCode: "too_large"},
+
+		// Malformed bodies behind a valid signature: 400, kept as a dead letter, no event.
+		{name: "webhook: truncated JSON", send: webhook("bad-1", []byte(`{"id":"x","type":"survey.respo`), "application/json"), wantStatus: 400, wantCode: "invalid", deadLetters: 1},
+		{name: "webhook: 100k nested arrays", send: webhook("deep-1", deep, "application/json"), wantStatus: 400, wantCode: "invalid", deadLetters: 1},
+		{name: "webhook: 100k nested arrays inside an event", send: webhook("deep-2", deepObject, "application/json"), wantStatus: 400, wantCode: "invalid", deadLetters: 1},
+		{name: "webhook: a form where JSON is expected", send: webhook("form-1", []byte("id=x&type=survey.response&customer.email=form%40example.com"), "application/x-www-form-urlencoded"), wantStatus: 400, wantCode: "invalid", deadLetters: 1},
+		{name: "webhook: empty body", send: webhook("empty-1", nil, "application/json"), wantStatus: 400, wantCode: "invalid", deadLetters: 1},
+		// Unsigned garbage never gets as far as a dead letter.
+		{name: "unsigned webhook: 100k nested arrays to a token-in-body source", send: post("/webhooks/aircall", "", "application/json", append([]byte(`{"token":`), append(deep, '}')...)), wantStatus: 401, wantCode: "unauthorized"},
+		{name: "unsigned webhook: malformed form to twilio", send: post("/webhooks/twilio", "", "application/x-www-form-urlencoded", []byte("Body=%zz&From=%2B34600111222")), wantStatus: 401, wantCode: "unauthorized"},
+		{name: "webhook to a source that is not configured", send: post("/webhooks/nosuch", "", "application/json", []byte(`{}`)), wantStatus: 404, wantCode: "not_found"},
+
+		// The admin and decision APIs read strict JSON only.
+		{name: "admin events: 100k nested arrays", send: post("/api/v1/events", adminToken, "application/json", deep), wantStatus: 400, wantCode: "invalid"},
+		{name: "admin events: nested arrays inside an event", send: post("/api/v1/events", adminToken, "application/json", deepObject), wantStatus: 400, wantCode: "invalid"},
+		{name: "decisions: 100k nested arrays", send: post("/api/v1/decisions", decideToken, "application/json", deep), wantStatus: 400, wantCode: "invalid"},
+		{name: "silence create: truncated JSON", send: post("/api/v1/silences", adminToken, "application/json", []byte(`{"identity":"email:ana@example.com","for":`)), wantStatus: 400, wantCode: "invalid"},
+		{name: "silence create: a form instead of JSON", send: post("/api/v1/silences", adminToken, "application/x-www-form-urlencoded", []byte("identity=email%3Aana%40example.com&for=15d")), wantStatus: 400, wantCode: "invalid"},
+		{name: "silence create: text/plain JSON with a trailing value", send: post("/api/v1/silences", adminToken, "text/plain", []byte(`{"identity":"email:ana@example.com","for":"15d","reason":"x"} {}`)), wantStatus: 400, wantCode: "invalid"},
+		{name: "opt-out create: unknown field", send: post("/api/v1/optouts", adminToken, "application/json", []byte(`{"identity":"phone:+34600111222","channel":"sms","admin":true}`)), wantStatus: 400, wantCode: "invalid"},
+		{name: "incident open: wrong type", send: post("/api/v1/incidents", adminToken, "application/json", []byte(`{"title":["x"],"scope":"all"}`)), wantStatus: 400, wantCode: "invalid"},
+		{name: "events: a bare string", send: post("/api/v1/events", adminToken, "application/json", []byte(`"survey.response"`)), wantStatus: 400, wantCode: "invalid"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			before := s.stored()
+			upBefore := len(s.upstream.requests())
+			res := tc.send(t)
+			if res.status != tc.wantStatus {
+				t.Fatalf("status %d %s, want %d", res.status, res.body, tc.wantStatus)
+			}
+			if code := res.errorCode(t); code != tc.wantCode {
+				t.Errorf("error code %q, want %q", code, tc.wantCode)
+			}
+			want := before
+			want.deadletters += tc.deadLetters
+			if after := s.stored(); after != want {
+				t.Errorf("store after: %+v, want %+v", after, want)
+			}
+			s.noneSent(upBefore)
+		})
+	}
+
+	// Headers: too many or too large are refused by the server before any handler runs.
+	headerCases := []struct {
+		name string
+		raw  string
+		want int
+	}{
+		{"one header of 80 KiB", "POST /webhooks/acme HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("a", 80<<10) + "\r\nContent-Length: 2\r\n\r\n{}", http.StatusRequestHeaderFieldsTooLarge},
+		{"10,000 headers", "POST /webhooks/acme HTTP/1.1\r\nHost: x\r\n" + strings.Repeat("X-A: b\r\n", 10_000) + "Content-Length: 2\r\n\r\n{}", http.StatusRequestHeaderFieldsTooLarge},
+		{"CONNECT to another host", "CONNECT " + strings.TrimPrefix(s.forbidden.srv.URL, "http://") + " HTTP/1.1\r\nHost: " + strings.TrimPrefix(s.forbidden.srv.URL, "http://") + "\r\n\r\n", 0},
+	}
+	for _, tc := range headerCases {
+		t.Run(tc.name, func(t *testing.T) {
+			before := s.stored()
+			got := s.rawRequest(t, tc.raw)
+			if tc.want != 0 && got != tc.want {
+				t.Errorf("status %d, want %d", got, tc.want)
+			}
+			if tc.want == 0 && got >= 200 && got < 300 {
+				t.Errorf("status %d, want a refusal", got)
+			}
+			s.unchanged(before)
+			s.noneSent(len(s.upstream.requests()))
+		})
+	}
+	s.checkLogs(t)
+}
+
+// secBodyLimit is the security server's limits.body: room for 100k nested arrays (200 KB),
+// so that they reach the parsers.
+const secBodyLimit = 256 << 10
+
+func TestSecurityProxyPaths(t *testing.T) {
+	s := newSecServer(t)
+	upstreamHost := strings.TrimPrefix(s.upstream.srv.URL, "http://")
+	forbiddenHost := strings.TrimPrefix(s.forbidden.srv.URL, "http://")
+	const refused, notFound, forwarded = 400, 404, 202 // 202: the stand-in's answer
+
+	cases := []struct {
+		name   string
+		method string
+		target string // the request line's target, sent as is
+		host   string // Host header; "": the server's own
+		want   int
+		// wantPath is the path the configured upstream must receive (forwarded cases).
+		wantPath string
+	}{
+		{name: "plain send", target: "/proxy/mail/v3/mail/send", want: forwarded, wantPath: "/base/v3/mail/send"},
+		{name: "dot-dot", target: "/proxy/mail/../../api/v1/silences", want: refused},
+		{name: "dot-dot at the end", target: "/proxy/mail/v3/..", want: refused},
+		{name: "single dot", target: "/proxy/mail/./v3", want: refused},
+		{name: "percent-encoded dot-dot", target: "/proxy/mail/%2e%2e/%2E%2E/secret", want: refused},
+		{name: "dot-dot encoded twice", target: "/proxy/mail/%252e%252e/secret", want: refused},
+		{name: "encoded slash with dot-dot", target: "/proxy/mail/v3%2f..%2f..%2fsecret", want: refused},
+		{name: "encoded slash twice", target: "/proxy/mail/v3%252f..%252fsecret", want: refused},
+		{name: "dot-dot with a path parameter", target: "/proxy/mail/..;/secret", want: refused},
+		{name: "double slash", target: "/proxy/mail//" + forbiddenHost + "/x", want: refused},
+		{name: "absolute URL in the path", target: "/proxy/mail/http://" + forbiddenHost + "/x", want: refused},
+		{name: "encoded absolute URL in the path", target: "/proxy/mail/http:%2f%2f" + forbiddenHost + "%2fx", want: refused},
+		{name: "backslashes", target: `/proxy/mail/..\..\secret`, want: refused},
+		{name: "encoded backslashes", target: "/proxy/mail/..%5c..%5csecret", want: refused},
+		{name: "control character", target: "/proxy/mail/v3%0d%0aHost:%20evil/x", want: refused},
+		{name: "upstream not configured", target: "/proxy/forbidden/x", want: notFound},
+		{name: "upstream name with credentials", target: "/proxy/mail@" + forbiddenHost + "/x", want: notFound},
+		{name: "upstream name dot-dot", target: "/proxy/%2e%2e/x", want: notFound},
+		{name: "upstream name with an encoded slash", target: "/proxy/mail%2f..%2fother/x", want: notFound},
+		{name: "absolute URL in the request line, another host", target: "http://" + forbiddenHost + "/x", host: forbiddenHost, want: notFound},
+		{name: "absolute URL in the request line, proxy path", target: "http://" + forbiddenHost + "/proxy/mail/v3/send", host: forbiddenHost, want: forwarded, wantPath: "/base/v3/send"},
+		{name: "Host header of another server", target: "/proxy/mail/v3/send", host: forbiddenHost, want: forwarded, wantPath: "/base/v3/send"},
+		{name: "at-sign in the path", target: "/proxy/mail/@" + forbiddenHost + "/x", want: forwarded, wantPath: "/base/@" + forbiddenHost + "/x"},
+		{name: "CONNECT through the proxy route", method: "CONNECT", target: forbiddenHost, host: forbiddenHost, want: -1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			before := s.stored()
+			upBefore := len(s.upstream.requests())
+			method := tc.method
+			if method == "" {
+				method = http.MethodPost
+			}
+			host := tc.host
+			if host == "" {
+				host = strings.TrimPrefix(s.srv, "http://")
+			}
+			raw := method + " " + tc.target + " HTTP/1.1\r\nHost: " + host + "\r\n" +
+				"Authorization: Bearer " + proxyAPIKey + "\r\nContent-Type: application/json\r\n" +
+				"X-Forwarded-Host: " + forbiddenHost + "\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}"
+			got := s.rawRequest(t, raw)
+			switch {
+			case tc.want == -1:
+				if got >= 200 && got < 300 {
+					t.Errorf("status %d, want a refusal", got)
+				}
+			case got != tc.want:
+				t.Errorf("status %d, want %d", got, tc.want)
+			}
+			s.unchanged(before)
+			reqs := s.upstream.requests()[upBefore:]
+			if tc.wantPath == "" {
+				s.noneSent(upBefore)
+				return
+			}
+			if len(reqs) != 1 {
+				t.Fatalf("the upstream received %d requests, want 1", len(reqs))
+			}
+			if reqs[0].rawPath != tc.wantPath {
+				t.Errorf("the upstream received %q, want %q", reqs[0].rawPath, tc.wantPath)
+			}
+			if reqs[0].host != upstreamHost {
+				t.Errorf("the upstream received Host %q, want its own %q", reqs[0].host, upstreamHost)
+			}
+			if v := reqs[0].header.Get("X-Forwarded-Host"); v != "" {
+				t.Errorf("the upstream received X-Forwarded-Host %q", v)
+			}
+			if got := s.forbidden.requests(); len(got) != 0 {
+				t.Errorf("the forbidden server was reached: %+v", got)
+			}
+		})
+	}
+	s.checkLogs(t)
+}
+
+// TestSecurityAdminAuth walks every route of routes.go: each one is either public (listed
+// here, with why) or needs a token, and each write needs the admin role. A new route
+// without a case here fails.
+func TestSecurityAdminAuth(t *testing.T) {
+	s := newSecServer(t)
+	public := map[string]string{
+		"/":                  "the console's page; its API calls carry the token",
+		"/healthz":           "process liveness, says nothing",
+		"/readyz":            "storage readiness, says nothing",
+		"/metrics":           "Prometheus scrape: counts by route and source, no identities",
+		"/webhooks/{source}": "authenticated by each vendor's signature",
+		"/proxy/{upstream}":  "carries the caller's own vendor credentials",
+		"/api/v1/decisions":  "", // needs a token: listed in the roles below
+	}
+	delete(public, "/api/v1/decisions")
+	routes, err := server.Routes(s.deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fill := strings.NewReplacer("{identity}", url.PathEscape("email:ana.secreta@example.com"), "{id}", "sil_does_not_exist")
+	s.sent = append(s.sent, "ana.secreta@example.com")
+	body := []byte(`{"identity":"email:ana.secreta@example.com","for":"15d","reason":"mi texto privado","channel":"sms","title":"t","scope":"all"}`)
+	s.sent = append(s.sent, "mi texto privado")
+
+	type authCase struct {
+		name  string
+		token string // "": none; a raw Authorization value when it has a space
+		want  int
+	}
+	covered := 0
+	for _, rt := range routes {
+		if _, ok := public[rt.Template]; ok {
+			continue
+		}
+		if !strings.HasPrefix(rt.Template, "/api/") {
+			t.Errorf("route %s is neither public (listed with a reason) nor under /api/", rt.Template)
+			continue
+		}
+		for _, method := range rt.Methods {
+			if method == http.MethodHead {
+				continue // answered as GET
+			}
+			read := method == http.MethodGet
+			decide := rt.Template == "/api/v1/decisions"
+			viewer, decider := 403, 403
+			switch {
+			case decide:
+				decider = 0 // allowed: not an auth refusal
+			case read:
+				viewer = 0
+			}
+			cases := []authCase{
+				{"no token", "", 401},
+				{"wrong token", "not-a-token-3f3f", 401},
+				{"token in another scheme", "Basic " + base64.StdEncoding.EncodeToString([]byte("ops:"+adminToken)), 401},
+				{"empty bearer", "Bearer ", 401},
+				{"viewer token", viewerToken, viewer},
+				{"decide token", decideToken, decider},
+			}
+			for _, c := range cases {
+				if c.want == 0 {
+					continue
+				}
+				covered++
+				t.Run(method+" "+rt.Template+"/"+c.name, func(t *testing.T) {
+					before := s.stored()
+					var rd io.Reader
+					if !read {
+						rd = bytes.NewReader(body)
+					}
+					req, err := http.NewRequest(method, s.srv+fill.Replace(rt.Template), rd)
+					if err != nil {
+						t.Fatal(err)
+					}
+					switch {
+					case c.token == "":
+					case strings.Contains(c.token, " "):
+						req.Header.Set("Authorization", c.token)
+					default:
+						req.Header.Set("Authorization", "Bearer "+c.token)
+					}
+					req.Header.Set("Content-Type", "application/json")
+					res := s.do(req)
+					if res.status != c.want {
+						t.Fatalf("status %d %s, want %d", res.status, res.body, c.want)
+					}
+					want := map[int]string{401: "unauthorized", 403: "forbidden"}[c.want]
+					if code := res.errorCode(t); code != want {
+						t.Errorf("error code %q, want %q", code, want)
+					}
+					if bytes.Contains(res.body, []byte("ana.secreta")) {
+						t.Errorf("the refusal echoes the identity: %s", res.body)
+					}
+					s.unchanged(before)
+				})
+			}
+		}
+	}
+	if covered == 0 {
+		t.Fatal("no route was checked")
+	}
+	s.checkLogs(t)
 }
