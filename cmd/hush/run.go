@@ -43,6 +43,8 @@ func runEnv(ctx context.Context, args []string, e env) error {
 		return checkConfig(ctx, rest, e)
 	case "backup":
 		return backup(ctx, rest, e)
+	case "bench":
+		return bench(ctx, rest, e)
 	case "version", "--version", "-v":
 		fmt.Fprintln(e.stdout, "hush", buildVersion())
 		return nil
@@ -62,6 +64,8 @@ Usage:
   hush serve [--config FILE] [--listen ADDR] [--data DIR]
   hush check-config FILE
   hush backup [--config FILE] [--data DIR] [--url URL] FILE
+  hush bench [-duration 10s] [-scenarios proxy,intake,decisions,scale] [-json] [-cpuprofile PREFIX]
+             [-clients N] [-intake-clients N] [-rate 1000] [-customers N] [-silences N] [-data-cache DIR]
   hush version
 
 Environment: HUSH_CONFIG, HUSH_LISTEN, HUSH_DATA (flags win), HUSH_ADMIN_TOKEN.

@@ -1,0 +1,150 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/hush-gateway/hush/configs"
+)
+
+// benchHush is a hush wired in-process exactly as `hush serve` wires it (wire(): the real
+// store with fsync, engine, connectors and handler), behind a real net/http server on
+// loopback.
+type benchHush struct {
+	app     *app
+	base    string
+	tokens  benchTokens
+	srv     *http.Server
+	cancel  context.CancelFunc
+	served  chan error
+	workers chan struct{}
+}
+
+// benchTokens are the admin API tokens of a benchmark hush, generated per run.
+type benchTokens struct{ admin, decide string }
+
+func newBenchTokens() benchTokens {
+	return benchTokens{admin: randomHex(16), decide: randomHex(16)}
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// benchConfig is the embedded default config (its seed rules, caps, quiet hours and alert)
+// with the benchmark's data directory, tokens, sources and upstreams on top.
+func benchConfig(data string, tokens benchTokens, sources []configs.Source, upstreams []configs.Upstream) (*configs.Config, error) {
+	cfg, err := configs.Default(func(string) string { return "" })
+	if err != nil {
+		return nil, fmt.Errorf("load the default config: %w", err)
+	}
+	cfg.Data = data
+	cfg.Listen = "127.0.0.1:0"
+	cfg.Admin.Tokens = []configs.Token{
+		{Name: "bench-admin", Token: tokens.admin, Role: configs.RoleAdmin},
+		{Name: "bench-decide", Token: tokens.decide, Role: configs.RoleDecide},
+	}
+	cfg.Sources = sources
+	cfg.Upstreams = upstreams
+	return cfg, nil
+}
+
+// startBenchHush wires hush from cfg and serves it on a loopback port with the same server
+// settings as `hush serve`. Logs are formatted as serve formats them, then discarded, so
+// that their cost is counted without a terminal in the way.
+func startBenchHush(ctx context.Context, cfg *configs.Config, tokens benchTokens) (*benchHush, error) {
+	log := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	e := env{getenv: func(string) string { return "" }, stdin: bytes.NewReader(nil), stdout: io.Discard, stderr: io.Discard, now: time.Now}
+	a, err := wire(ctx, cfg, e, log)
+	if err != nil {
+		return nil, fmt.Errorf("wire hush: %w", err)
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		a.store.Close()
+		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	srv := &http.Server{
+		Handler:           a.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       cfg.Limits.RequestTimeout.D() + 10*time.Second,
+		WriteTimeout:      cfg.Limits.RequestTimeout.D() + 30*time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	h := &benchHush{
+		app: a, base: "http://" + displayAddr(ln.Addr()), tokens: tokens, srv: srv,
+		cancel: cancel, served: make(chan error, 1), workers: make(chan struct{}),
+	}
+	// The alert worker runs as in serve: intake's alerts are delivered (kind log) while the
+	// load runs, as they would be in production.
+	go func() {
+		defer close(h.workers)
+		_ = a.worker.Run(wctx)
+	}()
+	go func() { h.served <- srv.Serve(ln) }()
+	return h, nil
+}
+
+// stop drains the server, stops the worker and closes the store.
+func (h *benchHush) stop() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := h.srv.Shutdown(ctx)
+	if serr := <-h.served; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+		err = errors.Join(err, serr)
+	}
+	h.cancel()
+	<-h.workers
+	return errors.Join(err, h.app.store.Close())
+}
+
+// serveHandler serves h on a loopback port with serve's settings, for the baselines.
+func serveHandler(h http.Handler) (base string, stop func(), err error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, fmt.Errorf("listen on loopback: %w", err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = srv.Serve(ln)
+	}()
+	return "http://" + ln.Addr().String(), func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+		<-done
+	}, nil
+}
+
+// doRequest sends req and reads the whole answer; a status other than want is an error.
+func doRequest(client *http.Client, req *http.Request, want int) (*http.Response, []byte, error) {
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read answer: %w", err)
+	}
+	if resp.StatusCode != want {
+		return nil, nil, fmt.Errorf("%s %s: status %d, want %d: %.200s", req.Method, req.URL.Path, resp.StatusCode, want, body)
+	}
+	return resp, body, nil
+}
