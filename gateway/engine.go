@@ -93,6 +93,9 @@ type Engine interface {
 	// EraseCustomer deletes the customer named by id and everything about them.
 	EraseCustomer(ctx context.Context, id Identity) error
 	Report(ctx context.Context, since time.Time) (*Report, error)
+	// FlushDecisions waits until every decision recorded before the call can be read from
+	// the store (an engine may write its decision log in batches after answering).
+	FlushDecisions(ctx context.Context) error
 }
 
 // RuleSpec is one configured rule (the `rules:` list of hush.yaml).

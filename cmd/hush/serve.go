@@ -159,8 +159,11 @@ func wire(ctx context.Context, cfg *configs.Config, e env, log *slog.Logger) (_ 
 		Costs:         cfg.Costs,
 		Sentiment:     scorer,
 		SyncUpstreams: slices.Sorted(maps.Keys(lists)),
-		Now:           e.now,
-		Logger:        log,
+		// Sends no cap covers are forwarded without waiting for their audit records'
+		// fsync; the records follow in batches (docs/performance.md).
+		BatchDecisionLog: true,
+		Now:              e.now,
+		Logger:           log,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start engine: %w", err)
@@ -354,13 +357,18 @@ func serve(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	defer a.store.Close()
+	// Runs before the store closes (defers run last in, first out): the queued decision log
+	// is written first. A no-op after the explicit close below.
+	defer a.engine.Close(context.WithoutCancel(ctx))
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
 	srv := &http.Server{
-		Handler:           a.handler,
+		Handler: a.handler,
+		// Every limit is explicit: the zero values mean "no limit", and a client that sends
+		// its headers or body a byte at a time (slowloris) would hold a connection forever.
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       cfg.Limits.RequestTimeout.D() + 10*time.Second,
 		WriteTimeout:      cfg.Limits.RequestTimeout.D() + 30*time.Second,
@@ -368,6 +376,9 @@ func serve(ctx context.Context, args []string, e env) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	if e.httpServer != nil {
+		e.httpServer(srv)
 	}
 	base := "http://" + displayAddr(ln.Addr())
 	log.Info("hush listening", "url", base, "version", buildVersion(), "storage", storageKind(cfg.Storage), "data", cfg.Data)
@@ -408,6 +419,9 @@ func serve(ctx context.Context, args []string, e env) error {
 	stopJanitor()
 	<-janitorDone
 	<-workerDone
+	if err := a.engine.Close(drainCtx); err != nil {
+		log.Error("decision log not fully written", "err", err)
+	}
 	if err := a.store.Close(); err != nil {
 		return fmt.Errorf("close storage: %w", err)
 	}

@@ -269,6 +269,10 @@ func (e *Engine) LinkIdentities(ctx context.Context, id gateway.Identity, others
 
 // EraseCustomer deletes the customer named by id and everything about them.
 func (e *Engine) EraseCustomer(ctx context.Context, id gateway.Identity) error {
+	// Decisions queued about the customer must not land after the erasure.
+	if err := e.FlushDecisions(ctx); err != nil {
+		return storeError(err, "writing the decision log")
+	}
 	return e.update(ctx, "erasing a customer", func(tx gateway.Tx, ch *changes) error {
 		c, err := tx.CustomerByIdentity(id)
 		if errors.Is(err, gateway.ErrNotFound) {

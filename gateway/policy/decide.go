@@ -57,6 +57,8 @@ func (e *Engine) Decide(ctx context.Context, req gateway.DecisionRequest) ([]gat
 	switch {
 	case len(decisions) == 0:
 		return decisions, nil
+	case req.Record && !needCaps && e.rec != nil:
+		return e.recordLater(ctx, decisions, pending)
 	case req.Record:
 		return e.recordDecisions(ctx, decisions, pending, needCaps)
 	case len(pending) > 0:
@@ -218,6 +220,30 @@ func (e *Engine) recordDecisions(ctx context.Context, decisions []gateway.Decisi
 	return result, nil
 }
 
+// recordLater queues the decisions of a send no cap covers for the batched decision log (see
+// recorder.go): the same records recordDecisions writes, with their ids made now so the
+// caller (and Release) can name them.
+func (e *Engine) recordLater(ctx context.Context, decisions []gateway.Decision, pending []int) ([]gateway.Decision, error) {
+	for i := range decisions {
+		d := &decisions[i]
+		d.ID = gateway.NewID("dec", d.At)
+		if d.Allowed && d.CustomerID != "" && !d.Category.NeverBlocked() {
+			d.ContactID = gateway.NewID("con", d.At)
+		}
+	}
+	queued, err := e.rec.add(ctx, recordOp{decisions: slices.Clone(decisions)})
+	if err != nil {
+		return nil, storeError(err, "queuing the decision log")
+	}
+	if !queued { // closed: shutting down
+		for i := range decisions {
+			decisions[i].ID, decisions[i].ContactID = "", ""
+		}
+		return e.recordDecisions(ctx, decisions, pending, false)
+	}
+	return decisions, nil
+}
+
 // customerFor finds the customer an identity belongs to, creating one when hush does not know it.
 func (e *Engine) customerFor(tx gateway.Tx, id gateway.Identity, now time.Time) (c *gateway.Customer, created bool, err error) {
 	c, err = tx.CustomerByIdentity(id)
@@ -242,6 +268,17 @@ func (e *Engine) Release(ctx context.Context, decisions []gateway.Decision) erro
 	}
 	if !held {
 		return nil
+	}
+	// Slots of a send no cap covers were queued with its decisions: release them in order
+	// behind them.
+	if d0 := &decisions[0]; e.rec != nil && !e.capsApply(d0.Channel, d0.Category) {
+		queued, err := e.rec.add(ctx, recordOp{decisions: slices.Clone(decisions), release: true})
+		if err != nil {
+			return storeError(err, "queuing a cap release")
+		}
+		if queued {
+			return nil
+		}
 	}
 	return e.update(ctx, "releasing cap slots", func(tx gateway.Tx, _ *changes) error {
 		for i := range decisions {

@@ -29,6 +29,10 @@ type Config struct {
 	// message, a transcript line, a survey comment), before the rules see them; nil: texts
 	// are not scored on intake (rules may still call sentiment(text)).
 	Sentiment gateway.SentimentScorer
+	// BatchDecisionLog writes the decisions of sends no frequency cap covers in batches after
+	// the answer instead of in a commit before it (see recorder.go). The engine must then be
+	// closed (Close) to write the last batch.
+	BatchDecisionLog bool
 	// SyncUpstreams names the upstreams with `sync: true`: every transaction that changes a
 	// customer's silences (or a silenced customer's addresses) queues a sync job per upstream
 	// in the outbox (gateway.OutboxSync), in the same transaction.
@@ -49,6 +53,8 @@ type Engine struct {
 	region   string
 	costs    map[gateway.Channel]float64
 	scorer   gateway.SentimentScorer
+	// rec batches the decision log (nil: every decision is committed before Decide returns).
+	rec *recorder
 	// syncUpstreams get a sync job whenever a customer's silences change.
 	syncUpstreams []string
 	now           func() time.Time
@@ -103,7 +109,28 @@ func New(ctx context.Context, store gateway.Store, cfg Config) (*Engine, error) 
 	if err := e.rebuild(ctx); err != nil {
 		return nil, err
 	}
+	if cfg.BatchDecisionLog {
+		e.rec = newRecorder(store, e.log)
+	}
 	return e, nil
+}
+
+// FlushDecisions waits until every decision recorded before the call is in the store (a no-op
+// unless BatchDecisionLog is on).
+func (e *Engine) FlushDecisions(ctx context.Context) error {
+	if e.rec == nil {
+		return nil
+	}
+	return e.rec.flush(ctx)
+}
+
+// Close writes what the decision log has queued; decisions recorded afterwards are committed
+// one by one. It does not close the store.
+func (e *Engine) Close(ctx context.Context) error {
+	if e.rec == nil {
+		return nil
+	}
+	return e.rec.close(ctx)
 }
 
 // Snapshot returns the snapshot decisions are currently answered from.

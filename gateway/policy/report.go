@@ -15,6 +15,9 @@ import (
 // deferral is not counted, since the sender retries it later. Cost avoided is the sum of the
 // configured per-channel cost over avoided contacts.
 func (e *Engine) Report(ctx context.Context, since time.Time) (*gateway.Report, error) {
+	if err := e.FlushDecisions(ctx); err != nil {
+		return nil, storeError(err, "writing the decision log")
+	}
 	until := e.now()
 	var r *gateway.Report
 	err := e.store.View(ctx, func(tx gateway.Tx) error {

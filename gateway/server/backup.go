@@ -14,6 +14,11 @@ func handleBackup(deps Deps) http.Handler {
 		w.Header().Set("Content-Type", "application/octet-stream")
 		w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
 		w.Header().Set("Cache-Control", "no-store")
+		// The copy holds the decisions of sends made before it was asked for.
+		if err := deps.Engine.FlushDecisions(r.Context()); err != nil {
+			writeError(w, r, deps.Logger, err)
+			return
+		}
 		n, err := deps.Store.Backup(r.Context(), w)
 		if err != nil {
 			// Headers are gone once bytes were written; the client sees a short body and

@@ -69,6 +69,11 @@ func handleCustomerGet(deps Deps) http.Handler {
 				return
 			}
 		}
+		// The timeline shows the decisions of sends made a moment ago too.
+		if err := deps.Engine.FlushDecisions(r.Context()); err != nil {
+			writeError(w, r, deps.Logger, err)
+			return
+		}
 		now := deps.Now()
 		var view customerView
 		err = deps.Store.View(r.Context(), func(tx gateway.Tx) error {

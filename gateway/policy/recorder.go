@@ -1,0 +1,227 @@
+package policy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hush-gateway/hush/gateway"
+)
+
+// The decision log of sends no frequency cap covers is written in batches, after the answer.
+//
+// Recording a proxied send's decisions used to cost a durable commit before the send could be
+// forwarded: for a 50-recipient send, 50 audit records and an fsync on the request's path. When
+// no cap applies to the send's channel and category, nothing about the answer depends on
+// those writes (no slot to reserve, no customer to create), so they are queued instead, and a
+// single goroutine commits whatever has queued up in one transaction, many sends at a time.
+//
+// What this gives up: a crash loses the decisions queued in the last moments (bounded by one
+// batch); the audit log of those sends is written a few milliseconds after they were
+// forwarded. Reads that must see them (a customer's timeline, the report, a backup, an
+// erasure) call FlushDecisions first. Sends that a cap covers are recorded as before, in the
+// transaction that reserves their slots, before they are forwarded.
+//
+// Backpressure: the queue is bounded (maxQueued operations); when the store cannot keep up,
+// Decide waits for room instead of dropping records.
+
+// recorder batches decision-log writes.
+type recorder struct {
+	store gateway.Store
+	log   *slog.Logger
+	queue chan recordOp
+
+	enqueue sync.Mutex    // orders sequence numbers with the queue
+	queued  atomic.Uint64 // sequence number of the last operation queued
+
+	mu        sync.Mutex
+	committed uint64 // sequence number of the last operation committed
+	changed   chan struct{}
+	closed    bool
+
+	done    chan struct{}
+	abandon chan struct{} // closed when close gives up waiting: stop retrying a broken store
+}
+
+// recordOp is one Decide's decisions to write, or one Release's contacts to delete.
+type recordOp struct {
+	seq       uint64
+	decisions []gateway.Decision
+	release   bool
+}
+
+const (
+	maxQueued       = 4096 // operations (one per send) waiting
+	maxBatchRecords = 8192 // decisions per transaction
+	retryWait       = 200 * time.Millisecond
+	maxRetryWait    = 5 * time.Second
+)
+
+func newRecorder(store gateway.Store, log *slog.Logger) *recorder {
+	r := &recorder{store: store, log: log, queue: make(chan recordOp, maxQueued),
+		changed: make(chan struct{}), done: make(chan struct{}), abandon: make(chan struct{})}
+	go r.run()
+	return r
+}
+
+// add queues an operation; it waits while the queue is full. It reports false when the
+// recorder is closed (the caller writes synchronously instead).
+func (r *recorder) add(ctx context.Context, op recordOp) (bool, error) {
+	r.enqueue.Lock()
+	defer r.enqueue.Unlock()
+	r.mu.Lock()
+	closed := r.closed
+	r.mu.Unlock()
+	if closed {
+		return false, nil
+	}
+	op.seq = r.queued.Load() + 1
+	select {
+	case r.queue <- op:
+		r.queued.Store(op.seq)
+		return true, nil
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
+}
+
+// flush waits until every operation queued before the call is committed.
+func (r *recorder) flush(ctx context.Context) error {
+	want := r.queued.Load()
+	for {
+		r.mu.Lock()
+		done, changed := r.committed >= want, r.changed
+		r.mu.Unlock()
+		if done {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-r.done:
+			r.mu.Lock()
+			done := r.committed >= want
+			r.mu.Unlock()
+			if done {
+				return nil
+			}
+			return errors.New("decision log: stopped before writing everything queued")
+		}
+	}
+}
+
+// close stops taking operations, writes what is queued, and returns when it is committed
+// (or ctx ends: what is left is lost, and said so).
+func (r *recorder) close(ctx context.Context) error {
+	r.enqueue.Lock()
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		r.enqueue.Unlock()
+		<-r.done
+		return nil
+	}
+	r.closed = true
+	r.mu.Unlock()
+	close(r.queue)
+	r.enqueue.Unlock()
+	select {
+	case <-r.done:
+		return nil
+	case <-ctx.Done():
+		close(r.abandon)
+		return fmt.Errorf("decision log: %d operations not written before shutdown: %w", len(r.queue)+1, ctx.Err())
+	}
+}
+
+// run commits queued operations in batches until the queue is closed and empty.
+func (r *recorder) run() {
+	defer close(r.done)
+	var batch []recordOp
+	for {
+		op, ok := <-r.queue
+		if !ok {
+			return
+		}
+		batch = append(batch[:0], op)
+		n := len(op.decisions)
+	fill:
+		for n < maxBatchRecords {
+			select {
+			case op, ok := <-r.queue:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, op)
+				n += len(op.decisions)
+			default:
+				break fill
+			}
+		}
+		r.commit(batch)
+	}
+}
+
+// commit writes a batch, retrying while the store fails: a decision log with a hole in it
+// would be worse than a slow one, and a full queue slows the senders down meanwhile.
+func (r *recorder) commit(batch []recordOp) {
+	wait := retryWait
+	for {
+		err := r.store.Update(context.Background(), func(tx gateway.Tx) error {
+			for i := range batch {
+				if err := writeOp(tx, &batch[i]); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err == nil {
+			break
+		}
+		r.log.Error("writing the decision log failed; retrying", "err", err, "operations", len(batch))
+		select {
+		case <-time.After(wait):
+		case <-r.abandon:
+			r.log.Error("decision log abandoned at shutdown", "operations", len(batch))
+			return
+		}
+		wait = min(2*wait, maxRetryWait)
+	}
+	r.mu.Lock()
+	r.committed = batch[len(batch)-1].seq
+	close(r.changed)
+	r.changed = make(chan struct{})
+	r.mu.Unlock()
+}
+
+// writeOp writes one operation in tx: the same writes recordDecisions and Release make.
+func writeOp(tx gateway.Tx, op *recordOp) error {
+	for i := range op.decisions {
+		d := &op.decisions[i]
+		if op.release {
+			if d.ContactID == "" {
+				continue
+			}
+			if err := tx.DeleteContact(d.CustomerID, d.ContactID); err != nil && !errors.Is(err, gateway.ErrNotFound) {
+				return fmt.Errorf("releasing contact %s: %w", d.ContactID, err)
+			}
+			continue
+		}
+		if d.ContactID != "" {
+			c := &gateway.Contact{ID: d.ContactID, CustomerID: d.CustomerID, At: d.At,
+				Channel: d.Channel, Category: d.Category, Upstream: d.Upstream}
+			if err := tx.PutContact(c); err != nil {
+				return fmt.Errorf("recording a contact: %w", err)
+			}
+		}
+		if err := tx.PutDecision(d); err != nil {
+			return fmt.Errorf("recording a decision: %w", err)
+		}
+	}
+	return nil
+}
