@@ -45,6 +45,35 @@ func scaleCustomerIdentity(i int) gateway.Identity {
 	return gateway.Identity(fmt.Sprintf("email:customer%07d@scale.bench.example", i))
 }
 
+// scaleCustomerIndex is the number of the scale customer an identity names.
+func scaleCustomerIndex(id gateway.Identity) (int, bool) {
+	rest, ok := strings.CutPrefix(string(id), "email:customer")
+	if !ok {
+		return 0, false
+	}
+	num, _, ok := strings.Cut(rest, "@")
+	if !ok {
+		return 0, false
+	}
+	i, err := strconv.Atoi(num)
+	return i, err == nil
+}
+
+// scaleSilenceEvery is the spacing of silenced customers: every one of them, from 0, until
+// silences are placed.
+func scaleSilenceEvery(customers, silences int) int {
+	if silences == 0 {
+		return 0
+	}
+	return max(1, customers/silences)
+}
+
+// scaleSilenced reports whether customer i of the scale data has a silence.
+func scaleSilenced(i, customers, silences int) bool {
+	every := scaleSilenceEvery(customers, silences)
+	return every != 0 && i%every == 0 && i/every < silences
+}
+
 // scaleResult is scenario 4.
 type scaleResult struct {
 	Customers     int           `json:"customers"`
@@ -121,7 +150,29 @@ func runScaleScenario(ctx context.Context, o benchOptions, progress io.Writer) (
 		if err != nil {
 			return err
 		}
-		n := bytes.Count(answer, []byte(`"reason":"`+gateway.ReasonSilenced+`"`))
+		// Every decision is checked against how the data was built: silenced exactly when
+		// the customer is one of the silenced ones.
+		var got struct{ Decisions []gateway.Decision }
+		if err := json.Unmarshal(answer, &got); err != nil {
+			return fmt.Errorf("decode the decisions: %w", err)
+		}
+		if len(got.Decisions) != decisionBatch {
+			return fmt.Errorf("%d decisions for %d recipients", len(got.Decisions), decisionBatch)
+		}
+		n := 0
+		for _, d := range got.Decisions {
+			i, ok := scaleCustomerIndex(d.Recipient)
+			if !ok {
+				return fmt.Errorf("a decision for an unexpected recipient")
+			}
+			silenced := !d.Allowed && d.Reason == gateway.ReasonSilenced
+			if silenced != scaleSilenced(i, o.Customers, o.Silences) {
+				return fmt.Errorf("customer %d: allowed %t, reason %q, want silenced %t", i, d.Allowed, d.Reason, !silenced)
+			}
+			if silenced {
+				n++
+			}
+		}
 		mu.Lock()
 		silenced += n
 		decided += decisionBatch
@@ -201,15 +252,9 @@ func buildScaleData(ctx context.Context, dir string, customers, silences int) er
 	// are written in key order (bbolt appends instead of splitting pages at random).
 	base := now.Add(-time.Duration(customers+1) * time.Millisecond)
 	end := now.AddDate(1, 0, 0)
-	every := 0
-	if silences > 0 {
-		every = max(1, customers/silences)
-	}
-	made := 0
 	for from := 0; from < customers; from += scaleBuildBatch {
 		to := min(from+scaleBuildBatch, customers)
 		err := store.Update(ctx, func(tx gateway.Tx) error {
-			n := made // Update may run its function twice: count from the same start
 			for i := from; i < to; i++ {
 				at := base.Add(time.Duration(i) * time.Millisecond)
 				id := scaleCustomerIdentity(i)
@@ -221,10 +266,9 @@ func buildScaleData(ctx context.Context, dir string, customers, silences int) er
 				if err := tx.PutCustomer(c); err != nil {
 					return fmt.Errorf("put customer: %w", err)
 				}
-				if every == 0 || i%every != 0 || n >= silences {
+				if !scaleSilenced(i, customers, silences) {
 					continue
 				}
-				n++
 				s := &gateway.Silence{
 					ID: gateway.StableID("sil", at, string(id)), CustomerID: c.ID, Identity: id,
 					CreatedBy: "admin:bench", Reason: "bench", Start: at, End: &end,
@@ -238,11 +282,6 @@ func buildScaleData(ctx context.Context, dir string, customers, silences int) er
 		})
 		if err != nil {
 			return fmt.Errorf("build the scale data: %w", err)
-		}
-		for i := from; i < to; i++ {
-			if every != 0 && i%every == 0 && made < silences {
-				made++
-			}
 		}
 	}
 	if err := store.Close(); err != nil {
