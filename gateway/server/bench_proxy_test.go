@@ -75,8 +75,9 @@ func BenchmarkProxySendGrid50(b *testing.B) {
 	bareSrv := httptest.NewServer(http.StripPrefix("/proxy/sendgrid", bare))
 	defer bareSrv.Close()
 
-	hushSrv := benchHush(b, target, bolt.Options{})
-	hushNoSync := benchHush(b, target, bolt.Options{NoSync: true})
+	hushSrv := benchHush(b, target, bolt.Options{}, true)
+	hushEach := benchHush(b, target, bolt.Options{}, false)
+	hushNoSync := benchHush(b, target, bolt.Options{NoSync: true}, false)
 
 	for _, bm := range []struct {
 		name    string
@@ -84,7 +85,11 @@ func BenchmarkProxySendGrid50(b *testing.B) {
 		dropped string
 	}{
 		{"bare-reverse-proxy", bareSrv.URL, ""},
+		// As `hush serve` runs: no cap covers the send, so its decisions are written in
+		// batches after the answer.
 		{"hush", hushSrv.URL, "5"},
+		// Every send's decisions committed (fsync) before it is forwarded, as a capped send is.
+		{"hush-commit-each", hushEach.URL, "5"},
 		// The same without fsync: what hush costs in CPU, apart from the disk.
 		{"hush-nosync", hushNoSync.URL, "5"},
 	} {
@@ -116,18 +121,20 @@ func BenchmarkProxySendGrid50(b *testing.B) {
 }
 
 // benchHush is hush's server in front of target with the SendGrid connector, on a bbolt
-// store opened with opts, five of sendgrid50's recipients silenced.
-func benchHush(b *testing.B, target *url.URL, opts bolt.Options) *httptest.Server {
+// store opened with opts, five of sendgrid50's recipients silenced; batched writes the
+// decision log in batches (policy.Config.BatchDecisionLog).
+func benchHush(b *testing.B, target *url.URL, opts bolt.Options, batched bool) *httptest.Server {
 	b.Helper()
 	store, err := bolt.Open(filepath.Join(b.TempDir(), "hush.db"), opts)
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = store.Close() })
-	engine, err := policy.New(context.Background(), store, policy.Config{DefaultRegion: "ES"})
+	engine, err := policy.New(context.Background(), store, policy.Config{DefaultRegion: "ES", BatchDecisionLog: batched})
 	if err != nil {
 		b.Fatal(err)
 	}
+	b.Cleanup(func() { _ = engine.Close(context.Background()) })
 	for i := 0; i < 50; i += 10 {
 		id := gateway.Identity(fmt.Sprintf("email:cliente%02d@example.com", i))
 		if _, err := engine.CreateSilence(context.Background(), gateway.SilenceInput{Identity: id, For: 24 * time.Hour, CreatedBy: "bench"}); err != nil {
