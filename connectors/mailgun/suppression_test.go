@@ -13,7 +13,6 @@ import (
 
 	"github.com/mailgun/mailgun-go/v4"
 
-	"github.com/hush-gateway/hush/connectors/suppress"
 	"github.com/hush-gateway/hush/connectors/suppress/suppresstest"
 	"github.com/hush-gateway/hush/gateway"
 )
@@ -43,8 +42,6 @@ func newSyncList(t *testing.T, extra map[string]any) (*SuppressionList, *suppres
 	return l, sb
 }
 
-func testClient() *http.Client { return &http.Client{Timeout: 5 * time.Second} }
-
 // Addresses that must survive the trip through a URL path and a form body unchanged.
 var roundTripAddresses = []string{
 	"jane@example.com",
@@ -59,7 +56,7 @@ func TestSuppressionListAddContainsRemove(t *testing.T) {
 	for _, addr := range roundTripAddresses {
 		t.Run(addr, func(t *testing.T) {
 			l, sb := newSyncList(t, nil)
-			ctx, c := context.Background(), testClient()
+			ctx, c := context.Background(), suppresstest.ShortClient(5*time.Second)
 
 			mustContain(t, l, c, addr, false)
 			if err := l.Add(ctx, c, addr); err != nil {
@@ -116,7 +113,7 @@ func TestSuppressionListKeepsCustomersOwn(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			l, sb := newSyncList(t, nil)
-			ctx, c := context.Background(), testClient()
+			ctx, c := context.Background(), suppresstest.ShortClient(5*time.Second)
 			tt.seed(sb)
 			mustContain(t, l, c, addr, tt.containsBefore)
 			if err := l.Add(ctx, c, addr); err != nil {
@@ -142,7 +139,7 @@ func TestSuppressionListKeepsCustomersOwn(t *testing.T) {
 func TestSuppressionListCustomTag(t *testing.T) {
 	const addr = "bob@example.com"
 	l, sb := newSyncList(t, map[string]any{optTag: "September newsletter"})
-	ctx, c := context.Background(), testClient()
+	ctx, c := context.Background(), suppresstest.ShortClient(5*time.Second)
 	sb.SeedTag(addr, "hush") // someone else's "hush" is not this list's tag
 	mustContain(t, l, c, addr, false)
 	if err := l.Add(ctx, c, addr); err != nil {
@@ -161,15 +158,6 @@ func TestSuppressionListCustomTag(t *testing.T) {
 
 func TestSuppressionListRefusals(t *testing.T) {
 	const addr = "carol+x@example.com"
-	type call func(l *SuppressionList, c gateway.Doer) error
-	ops := map[string]call{
-		"contains": func(l *SuppressionList, c gateway.Doer) error {
-			_, err := l.Contains(context.Background(), c, addr)
-			return err
-		},
-		"add":    func(l *SuppressionList, c gateway.Doer) error { return l.Add(context.Background(), c, addr) },
-		"remove": func(l *SuppressionList, c gateway.Doer) error { return l.Remove(context.Background(), c, addr) },
-	}
 	tests := []struct {
 		name       string
 		opts       map[string]any
@@ -186,20 +174,16 @@ func TestSuppressionListRefusals(t *testing.T) {
 		{name: "400", fault: suppresstest.Fail400, status: 400, permanent: true},
 	}
 	for _, tt := range tests {
-		for op, do := range ops {
-			t.Run(tt.name+"/"+op, func(t *testing.T) {
+		for _, op := range suppresstest.Ops() {
+			t.Run(tt.name+"/"+op.Name, func(t *testing.T) {
 				l, sb := newSyncList(t, tt.opts)
 				sb.SeedTag(addr, "hush") // so that remove and contains have something to act on
 				if tt.fault != 0 {
 					sb.Faults().Add(tt.fault)
 				}
-				err := do(l, testClient())
-				var se *gateway.SyncError
-				if !errors.As(err, &se) {
-					t.Fatalf("error %v (%T), want a *gateway.SyncError", err, err)
-				}
-				if se.Op != op || se.Status != tt.status || se.Permanent != tt.permanent || se.RetryAfter != tt.retryAfter {
-					t.Fatalf("got %+v, want op %s status %d permanent %v retry after %v", *se, op, tt.status, tt.permanent, tt.retryAfter)
+				se := suppresstest.SyncError(t, op.Run(context.Background(), l, suppresstest.ShortClient(5*time.Second), addr))
+				if se.Op != op.Name || se.Status != tt.status || se.Permanent != tt.permanent || se.RetryAfter != tt.retryAfter {
+					t.Fatalf("got %+v, want op %s status %d permanent %v retry after %v", *se, op.Name, tt.status, tt.permanent, tt.retryAfter)
 				}
 				if !strings.Contains(se.Error(), tt.message) {
 					t.Errorf("error %q does not say %q", se.Error(), tt.message)
@@ -221,10 +205,9 @@ func TestSuppressionListRefusals(t *testing.T) {
 func TestSuppressionListRefusedAddressIsNotRepeated(t *testing.T) {
 	l, _ := newSyncList(t, nil)
 	const bad = "no-at-sign.example.com"
-	err := l.Add(context.Background(), testClient(), bad)
-	var se *gateway.SyncError
-	if !errors.As(err, &se) || !se.Permanent || se.Status != http.StatusBadRequest {
-		t.Fatalf("Add(%q) = %v, want a permanent 400", bad, err)
+	se := suppresstest.SyncError(t, l.Add(context.Background(), suppresstest.ShortClient(5*time.Second), bad))
+	if !se.Permanent || se.Status != http.StatusBadRequest {
+		t.Fatalf("Add(%q) = %v, want a permanent 400", bad, se)
 	}
 	if strings.Contains(se.Error(), bad) {
 		t.Fatalf("error %q repeats the address", se.Error())
@@ -235,20 +218,16 @@ func TestSuppressionListHangIsATransportError(t *testing.T) {
 	l, sb := newSyncList(t, nil)
 	sb.Faults().MaxHang = 5 * time.Second
 	sb.Faults().Add(suppresstest.Hang)
-	c := &http.Client{Timeout: 200 * time.Millisecond}
+	c := suppresstest.ShortClient(200 * time.Millisecond)
 	// A GET: the stand-in's Hang notices a client that gave up only once the request body
 	// is read, so a POST would hang for MaxHang.
 	_, err := l.Contains(context.Background(), c, "dan@example.com")
-	var se *gateway.SyncError
-	var te *suppress.TransportError
-	if err == nil || errors.As(err, &se) || !errors.As(err, &te) {
-		t.Fatalf("Contains against a hung server = %v (%T), want a *suppress.TransportError", err, err)
-	}
+	suppresstest.TransportError(t, err)
 	if sb.Faults().Injected() != 1 {
 		t.Fatalf("the hang was not served")
 	}
 	// The next call goes through.
-	if err := l.Add(context.Background(), testClient(), "dan@example.com"); err != nil {
+	if err := l.Add(context.Background(), suppresstest.ShortClient(5*time.Second), "dan@example.com"); err != nil {
 		t.Fatalf("Add after the hang: %v", err)
 	}
 	if !sb.HushListed("dan@example.com") {
@@ -261,7 +240,7 @@ func TestSuppressionListAddArrivesOnceAfterFailures(t *testing.T) {
 	const addr = "erin@example.com"
 	l, sb := newSyncList(t, nil)
 	sb.Faults().Add(suppresstest.Fail500, suppresstest.Fail429, suppresstest.Fail500)
-	c := testClient()
+	c := suppresstest.ShortClient(5 * time.Second)
 	var err error
 	tries := 0
 	for tries = 1; tries <= 10; tries++ {
@@ -294,7 +273,7 @@ func TestMailgunStandinSpeaksTheSDK(t *testing.T) {
 	if err := mg.CreateUnsubscribe(ctx, addr, "*"); err != nil {
 		t.Fatalf("SDK CreateUnsubscribe: %v", err)
 	}
-	if err := l.Add(ctx, testClient(), addr); err != nil {
+	if err := l.Add(ctx, suppresstest.ShortClient(5*time.Second), addr); err != nil {
 		t.Fatalf("Add: %v", err)
 	}
 	u, err := mg.GetUnsubscribe(ctx, addr)
@@ -395,7 +374,7 @@ func TestSuppressionListTrailingSlash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := l.Add(context.Background(), testClient(), "gil@example.com"); err != nil {
+	if err := l.Add(context.Background(), suppresstest.ShortClient(5*time.Second), "gil@example.com"); err != nil {
 		t.Fatalf("Add: %v", err)
 	}
 	if !sb.HushListed("gil@example.com") {

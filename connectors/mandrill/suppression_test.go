@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hush-gateway/hush/connectors/suppress"
 	"github.com/hush-gateway/hush/connectors/suppress/suppresstest"
 	"github.com/hush-gateway/hush/gateway"
 )
@@ -31,8 +30,6 @@ func newList(t testing.TB, url string, opts map[string]any) *SuppressionList {
 	}
 	return l
 }
-
-func client() *http.Client { return &http.Client{Timeout: 5 * time.Second} }
 
 // scopes are the two places hush can keep its rejects: the account's own denylist and a
 // subaccount's.
@@ -65,7 +62,7 @@ func TestAddContainsRemove(t *testing.T) {
 			t.Run(sub+"/"+addr, func(t *testing.T) {
 				m := suppresstest.NewMandrill(t, testKey, sub)
 				l := newList(t, m.URL(), scopeOpts(sub))
-				c := client()
+				c := suppresstest.ShortClient(5 * time.Second)
 
 				if in, err := l.Contains(ctx, c, addr); err != nil || in {
 					t.Fatalf("Contains before add = %v, %v; want false, nil", in, err)
@@ -119,7 +116,7 @@ func TestRemoveLeavesOthersRejects(t *testing.T) {
 		{"custom with a longer comment", "custom", HushComment + " (by hand)"},
 		{"hush's comment on another reason", "unsub", HushComment},
 	}
-	ctx := context.Background()
+	ctx, c := context.Background(), suppresstest.ShortClient(5*time.Second)
 	for _, sub := range scopes {
 		for _, tt := range tests {
 			t.Run(sub+"/"+tt.name, func(t *testing.T) {
@@ -128,10 +125,10 @@ func TestRemoveLeavesOthersRejects(t *testing.T) {
 				addr := "customer+own@example.com"
 				m.Seed(sub, addr, tt.reason, tt.detail)
 
-				if in, err := l.Contains(ctx, client(), addr); err != nil || !in {
+				if in, err := l.Contains(ctx, c, addr); err != nil || !in {
 					t.Fatalf("Contains = %v, %v; want true, nil", in, err)
 				}
-				if err := l.Remove(ctx, client(), addr); err != nil {
+				if err := l.Remove(ctx, c, addr); err != nil {
 					t.Fatalf("Remove: %v", err)
 				}
 				reason, detail, ok := m.Reject(sub, addr)
@@ -147,19 +144,19 @@ func TestRemoveLeavesOthersRejects(t *testing.T) {
 }
 
 func TestSeedOwnIsContainedAndKept(t *testing.T) {
-	ctx := context.Background()
+	ctx, c := context.Background(), suppresstest.ShortClient(5*time.Second)
 	m := suppresstest.NewMandrill(t, testKey, "marketing")
 	l := newList(t, m.URL(), scopeOpts("marketing"))
 	m.SeedOwn("own@example.com")
-	if in, err := l.Contains(ctx, client(), "own@example.com"); err != nil || !in {
+	if in, err := l.Contains(ctx, c, "own@example.com"); err != nil || !in {
 		t.Fatalf("Contains = %v, %v; want true, nil", in, err)
 	}
 	// The worker never adds an address it found listed; were it to, the customer's
 	// unsubscribe must still survive hush's Remove.
-	if err := l.Add(ctx, client(), "own@example.com"); err != nil {
+	if err := l.Add(ctx, c, "own@example.com"); err != nil {
 		t.Fatal(err)
 	}
-	if err := l.Remove(ctx, client(), "own@example.com"); err != nil {
+	if err := l.Remove(ctx, c, "own@example.com"); err != nil {
 		t.Fatal(err)
 	}
 	if !m.Suppressed("own@example.com") || m.HushListed("own@example.com") {
@@ -168,16 +165,16 @@ func TestSeedOwnIsContainedAndKept(t *testing.T) {
 }
 
 func TestScopeAndMatching(t *testing.T) {
-	ctx := context.Background()
+	ctx, c := context.Background(), suppresstest.ShortClient(5*time.Second)
 	t.Run("other subaccounts and the account's own list are not hush's scope", func(t *testing.T) {
 		m := suppresstest.NewMandrill(t, testKey, "marketing")
 		m.Seed("", "ana@example.com", "custom", HushComment)
 		m.Seed("receipts", "ana@example.com", "custom", HushComment)
 		l := newList(t, m.URL(), scopeOpts("marketing"))
-		if in, err := l.Contains(ctx, client(), "ana@example.com"); err != nil || in {
+		if in, err := l.Contains(ctx, c, "ana@example.com"); err != nil || in {
 			t.Fatalf("Contains = %v, %v; want false, nil", in, err)
 		}
-		if err := l.Remove(ctx, client(), "ana@example.com"); err != nil {
+		if err := l.Remove(ctx, c, "ana@example.com"); err != nil {
 			t.Fatal(err)
 		}
 		for _, sub := range []string{"", "receipts"} {
@@ -191,13 +188,13 @@ func TestScopeAndMatching(t *testing.T) {
 		m.Seed("", "ana@example.com.au", "custom", HushComment)
 		m.SeedOwn("ana@example.community")
 		l := newList(t, m.URL(), nil)
-		if in, err := l.Contains(ctx, client(), "ana@example.com"); err != nil || in {
+		if in, err := l.Contains(ctx, c, "ana@example.com"); err != nil || in {
 			t.Fatalf("Contains = %v, %v; want false, nil", in, err)
 		}
-		if err := l.Add(ctx, client(), "ana@example.com"); err != nil {
+		if err := l.Add(ctx, c, "ana@example.com"); err != nil {
 			t.Fatal(err)
 		}
-		if err := l.Remove(ctx, client(), "ana@example.com"); err != nil {
+		if err := l.Remove(ctx, c, "ana@example.com"); err != nil {
 			t.Fatal(err)
 		}
 		if m.Suppressed("ana@example.com") || !m.HushListed("ana@example.com.au") || !m.Suppressed("ana@example.community") {
@@ -207,13 +204,13 @@ func TestScopeAndMatching(t *testing.T) {
 	t.Run("case does not matter", func(t *testing.T) {
 		m := suppresstest.NewMandrill(t, testKey, "")
 		l := newList(t, m.URL(), nil)
-		if err := l.Add(ctx, client(), "Ana@Example.COM"); err != nil {
+		if err := l.Add(ctx, c, "Ana@Example.COM"); err != nil {
 			t.Fatal(err)
 		}
-		if in, err := l.Contains(ctx, client(), "ana@example.com"); err != nil || !in {
+		if in, err := l.Contains(ctx, c, "ana@example.com"); err != nil || !in {
 			t.Fatalf("Contains = %v, %v; want true, nil", in, err)
 		}
-		if err := l.Remove(ctx, client(), "ana@example.com"); err != nil {
+		if err := l.Remove(ctx, c, "ana@example.com"); err != nil {
 			t.Fatal(err)
 		}
 		if m.Suppressed("ana@example.com") {
@@ -224,10 +221,10 @@ func TestScopeAndMatching(t *testing.T) {
 		m := suppresstest.NewMandrill(t, testKey, "")
 		m.SeedExpired("old@example.com", "hard-bounce")
 		l := newList(t, m.URL(), nil)
-		if in, err := l.Contains(ctx, client(), "old@example.com"); err != nil || in {
+		if in, err := l.Contains(ctx, c, "old@example.com"); err != nil || in {
 			t.Fatalf("Contains = %v, %v; want false, nil", in, err)
 		}
-		if err := l.Add(ctx, client(), "old@example.com"); err != nil {
+		if err := l.Add(ctx, c, "old@example.com"); err != nil {
 			t.Fatal(err)
 		}
 		if !m.HushListed("old@example.com") {
@@ -241,7 +238,7 @@ func TestScopeAndMatching(t *testing.T) {
 			return 200, `[{"email":"ana@example.com","reason":"custom","detail":"hush: silenced","expired":false,"subaccount":"receipts","sender":null}]`
 		}, nil)
 		l := newList(t, url, nil)
-		if in, err := l.Contains(ctx, client(), "ana@example.com"); err != nil || in {
+		if in, err := l.Contains(ctx, c, "ana@example.com"); err != nil || in {
 			t.Fatalf("Contains = %v, %v; want false, nil", in, err)
 		}
 	})
@@ -251,9 +248,8 @@ func TestAddOfAllowlistedAddress(t *testing.T) {
 	m := suppresstest.NewMandrill(t, testKey, "")
 	m.Allow("vip@example.com")
 	l := newList(t, m.URL(), nil)
-	err := l.Add(context.Background(), client(), "vip@example.com")
-	var se *gateway.SyncError
-	if !errors.As(err, &se) || !se.Permanent || se.Op != "add" {
+	err := l.Add(context.Background(), suppresstest.ShortClient(5*time.Second), "vip@example.com")
+	if se := suppresstest.SyncError(t, err); !se.Permanent || se.Op != "add" {
 		t.Fatalf("Add of an allowlisted address = %v, want a permanent add SyncError", err)
 	}
 	if m.Suppressed("vip@example.com") {
@@ -276,11 +272,11 @@ func TestRequests(t *testing.T) {
 				return 200, `{"email":"ana@example.com","deleted":true,"subaccount":null}`
 			}, &got)
 			l := newList(t, url+"/", scopeOpts(sub))
-			ctx := context.Background()
-			if err := l.Add(ctx, client(), "ana@example.com"); err != nil {
+			ctx, c := context.Background(), suppresstest.ShortClient(5*time.Second)
+			if err := l.Add(ctx, c, "ana@example.com"); err != nil {
 				t.Fatal(err)
 			}
-			if err := l.Remove(ctx, client(), "ana@example.com"); err != nil {
+			if err := l.Remove(ctx, c, "ana@example.com"); err != nil {
 				t.Fatal(err)
 			}
 			want := []recorded{
@@ -338,22 +334,6 @@ func fakeMandrill(t *testing.T, answer func(method string, body map[string]any) 
 }
 
 func TestRefusals(t *testing.T) {
-	type op struct {
-		name string
-		call func(l *SuppressionList, c gateway.Doer, addr string) error
-	}
-	ops := []op{
-		{"contains", func(l *SuppressionList, c gateway.Doer, addr string) error {
-			_, err := l.Contains(context.Background(), c, addr)
-			return err
-		}},
-		{"add", func(l *SuppressionList, c gateway.Doer, addr string) error {
-			return l.Add(context.Background(), c, addr)
-		}},
-		{"remove", func(l *SuppressionList, c gateway.Doer, addr string) error {
-			return l.Remove(context.Background(), c, addr)
-		}},
-	}
 	tests := []struct {
 		name       string
 		key        string // "" the right one
@@ -372,8 +352,8 @@ func TestRefusals(t *testing.T) {
 	}
 	addr := "ana+x@example.com"
 	for _, tt := range tests {
-		for _, o := range ops {
-			t.Run(tt.name+"/"+o.name, func(t *testing.T) {
+		for _, o := range suppresstest.Ops() {
+			t.Run(tt.name+"/"+o.Name, func(t *testing.T) {
 				m := suppresstest.NewMandrill(t, testKey, "marketing")
 				m.Seed("marketing", addr, "custom", HushComment) // so remove gets as far as it can
 				opts := map[string]any{"subaccount": "marketing"}
@@ -387,13 +367,10 @@ func TestRefusals(t *testing.T) {
 				if tt.fault != 0 {
 					m.Faults().Add(tt.fault)
 				}
-				err := o.call(l, client(), addr)
-				var se *gateway.SyncError
-				if !errors.As(err, &se) {
-					t.Fatalf("err = %v (%T), want *gateway.SyncError", err, err)
-				}
-				if se.Op != o.name || se.Status != tt.status || se.Permanent != tt.permanent || se.RetryAfter != tt.retryAfter {
-					t.Fatalf("SyncError = %+v, want op %s status %d permanent %v retry after %v", se, o.name, tt.status, tt.permanent, tt.retryAfter)
+				err := o.Run(context.Background(), l, suppresstest.ShortClient(5*time.Second), addr)
+				se := suppresstest.SyncError(t, err)
+				if se.Op != o.Name || se.Status != tt.status || se.Permanent != tt.permanent || se.RetryAfter != tt.retryAfter {
+					t.Fatalf("SyncError = %+v, want op %s status %d permanent %v retry after %v", se, o.Name, tt.status, tt.permanent, tt.retryAfter)
 				}
 				if tt.message != "" && se.Message != tt.message {
 					t.Fatalf("message = %q, want %q", se.Message, tt.message)
@@ -434,9 +411,9 @@ func TestMandrillErrorNames(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			url := fakeMandrill(t, func(string, map[string]any) (int, string) { return 500, tt.body }, nil)
-			err := newList(t, url, nil).Add(context.Background(), client(), addr)
-			var se *gateway.SyncError
-			if !errors.As(err, &se) || se.Permanent != tt.permanent || se.Status != 500 {
+			err := newList(t, url, nil).Add(context.Background(), suppresstest.ShortClient(5*time.Second), addr)
+			se := suppresstest.SyncError(t, err)
+			if se.Permanent != tt.permanent || se.Status != 500 {
 				t.Fatalf("err = %#v, want a SyncError with status 500, permanent %v", err, tt.permanent)
 			}
 			if tt.message != "" && se.Message != tt.message {
@@ -470,7 +447,7 @@ func TestRemoveDeleteAnswers(t *testing.T) {
 				}
 				return tt.status, tt.answer
 			}, nil)
-			err := newList(t, url, nil).Remove(context.Background(), client(), "ana@example.com")
+			err := newList(t, url, nil).Remove(context.Background(), suppresstest.ShortClient(5*time.Second), "ana@example.com")
 			if (err != nil) != tt.wantErr {
 				t.Fatalf("Remove = %v, want error %v", err, tt.wantErr)
 			}
@@ -486,15 +463,11 @@ func TestHangIsATransportError(t *testing.T) {
 	m := suppresstest.NewMandrill(t, testKey, "")
 	l := newList(t, m.URL(), nil)
 	m.Faults().Add(suppresstest.Hang)
-	err := l.Add(context.Background(), &http.Client{Timeout: 200 * time.Millisecond}, "ana@example.com")
-	var se *gateway.SyncError
-	var te *suppress.TransportError
-	if err == nil || errors.As(err, &se) || !errors.As(err, &te) {
-		t.Fatalf("err = %v (%T), want a *suppress.TransportError", err, err)
-	}
+	err := l.Add(context.Background(), suppresstest.ShortClient(200*time.Millisecond), "ana@example.com")
+	suppresstest.TransportError(t, err)
 	assertNoSecrets(t, err, "ana@example.com")
 	// The same call goes through once the stand-in answers again.
-	if err := l.Add(context.Background(), client(), "ana@example.com"); err != nil || !m.HushListed("ana@example.com") {
+	if err := l.Add(context.Background(), suppresstest.ShortClient(5*time.Second), "ana@example.com"); err != nil || !m.HushListed("ana@example.com") {
 		t.Fatalf("Add after the hang = %v, listed %v", err, m.HushListed("ana@example.com"))
 	}
 }

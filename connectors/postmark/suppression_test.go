@@ -3,7 +3,6 @@ package postmark
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -14,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hush-gateway/hush/connectors/suppress"
 	"github.com/hush-gateway/hush/connectors/suppress/suppresstest"
 	"github.com/hush-gateway/hush/gateway"
 )
@@ -33,8 +31,16 @@ func newSuppressionList(t testing.TB, url string, opts map[string]any) *Suppress
 	return l
 }
 
-// client is what the delivery worker would pass, with a short timeout so a hang ends.
-func client() *http.Client { return &http.Client{Timeout: 200 * time.Millisecond} }
+// timeout is the clients' (suppresstest.ShortClient), short so that a hang ends.
+const timeout = 200 * time.Millisecond
+
+// fixture is a stand-in of the broadcast stream, a list of it with the right token, and a
+// client for the list's calls.
+func fixture(t testing.TB) (*suppresstest.Postmark, *SuppressionList, *http.Client) {
+	t.Helper()
+	pm := suppresstest.NewPostmark(t, testToken, BroadcastStream)
+	return pm, newSuppressionList(t, pm.URL(), nil), suppresstest.ShortClient(timeout)
+}
 
 // unusualAddresses round-trip through the dump's query string and the JSON bodies.
 var unusualAddresses = []string{
@@ -49,9 +55,7 @@ func TestSuppressionListAddContainsRemove(t *testing.T) {
 	ctx := context.Background()
 	for _, addr := range unusualAddresses {
 		t.Run(addr, func(t *testing.T) {
-			pm := suppresstest.NewPostmark(t, testToken, BroadcastStream)
-			l := newSuppressionList(t, pm.URL(), nil)
-			c := client()
+			pm, l, c := fixture(t)
 
 			if got, err := l.Contains(ctx, c, addr); err != nil || got {
 				t.Fatalf("Contains before add = %v, %v; want false, nil", got, err)
@@ -92,9 +96,7 @@ func TestSuppressionListAddContainsRemove(t *testing.T) {
 
 func TestSuppressionListIgnoresCase(t *testing.T) {
 	ctx := context.Background()
-	pm := suppresstest.NewPostmark(t, testToken, BroadcastStream)
-	l := newSuppressionList(t, pm.URL(), nil)
-	c := client()
+	pm, l, c := fixture(t)
 	if err := l.Add(ctx, c, "Ana@Example.com"); err != nil {
 		t.Fatal(err)
 	}
@@ -125,9 +127,7 @@ func TestSuppressionListLeavesCustomersEntries(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			pm := suppresstest.NewPostmark(t, testToken, BroadcastStream)
-			l := newSuppressionList(t, pm.URL(), nil)
-			c := client()
+			pm, l, c := fixture(t)
 			tt.seed(pm, addr)
 
 			if got, err := l.Contains(ctx, c, addr); err != nil || !got {
@@ -160,7 +160,7 @@ func TestSuppressionListStream(t *testing.T) {
 	t.Run("configured stream", func(t *testing.T) {
 		pm := suppresstest.NewPostmark(t, testToken, "newsletters")
 		l := newSuppressionList(t, pm.URL()+"/", map[string]any{"server_token": testToken, "stream": "newsletters"})
-		if err := l.Add(ctx, client(), addr); err != nil {
+		if err := l.Add(ctx, suppresstest.ShortClient(timeout), addr); err != nil {
 			t.Fatal(err)
 		}
 		if !pm.HushListed(addr) {
@@ -168,9 +168,8 @@ func TestSuppressionListStream(t *testing.T) {
 		}
 	})
 	t.Run("broadcast by default", func(t *testing.T) {
-		pm := suppresstest.NewPostmark(t, testToken, BroadcastStream)
-		l := newSuppressionList(t, pm.URL(), nil)
-		if err := l.Add(ctx, client(), addr); err != nil {
+		pm, l, c := fixture(t)
+		if err := l.Add(ctx, c, addr); err != nil {
 			t.Fatal(err)
 		}
 		if !pm.HushListed(addr) {
@@ -180,38 +179,12 @@ func TestSuppressionListStream(t *testing.T) {
 	t.Run("unknown stream is permanent", func(t *testing.T) {
 		pm := suppresstest.NewPostmark(t, testToken, BroadcastStream)
 		l := newSuppressionList(t, pm.URL(), map[string]any{"server_token": testToken, "stream": "no such/stream"})
-		err := l.Add(ctx, client(), addr)
-		se := syncError(t, err)
+		err := l.Add(ctx, suppresstest.ShortClient(timeout), addr)
+		se := suppresstest.SyncError(t, err)
 		if !se.Permanent || se.Status != http.StatusUnprocessableEntity || !strings.Contains(se.Message, "1226") {
 			t.Fatalf("got %+v, want a permanent 422 with ErrorCode 1226", se)
 		}
 	})
-}
-
-func syncError(t *testing.T, err error) *gateway.SyncError {
-	t.Helper()
-	var se *gateway.SyncError
-	if !errors.As(err, &se) {
-		t.Fatalf("error %v (%T) is not a *gateway.SyncError", err, err)
-	}
-	return se
-}
-
-// ops are the list's three calls, named as their SyncError's Op.
-var ops = []struct {
-	name string
-	run  func(context.Context, *SuppressionList, gateway.Doer, string) error
-}{
-	{"contains", func(ctx context.Context, l *SuppressionList, c gateway.Doer, a string) error {
-		_, err := l.Contains(ctx, c, a)
-		return err
-	}},
-	{"add", func(ctx context.Context, l *SuppressionList, c gateway.Doer, a string) error {
-		return l.Add(ctx, c, a)
-	}},
-	{"remove", func(ctx context.Context, l *SuppressionList, c gateway.Doer, a string) error {
-		return l.Remove(ctx, c, a)
-	}},
 }
 
 func TestSuppressionListFaults(t *testing.T) {
@@ -227,23 +200,21 @@ func TestSuppressionListFaults(t *testing.T) {
 		{suppresstest.Fail429, false, time.Second, 429},
 		{suppresstest.Fail400, true, 0, 400},
 	}
-	for _, op := range ops {
+	for _, op := range suppresstest.Ops() {
 		for _, tt := range tests {
-			t.Run(fmt.Sprintf("%s/%d", op.name, tt.status), func(t *testing.T) {
-				pm := suppresstest.NewPostmark(t, testToken, BroadcastStream)
-				l := newSuppressionList(t, pm.URL(), nil)
-				c := client()
+			t.Run(fmt.Sprintf("%s/%d", op.Name, tt.status), func(t *testing.T) {
+				pm, l, c := fixture(t)
 				if err := l.Add(ctx, c, addr); err != nil {
 					t.Fatal(err)
 				}
 				pm.Faults().Add(tt.fault)
-				se := syncError(t, op.run(ctx, l, c, addr))
-				if se.Op != op.name || se.Permanent != tt.permanent || se.RetryAfter != tt.retryAfter || se.Status != tt.status {
+				se := suppresstest.SyncError(t, op.Run(ctx, l, c, addr))
+				if se.Op != op.Name || se.Permanent != tt.permanent || se.RetryAfter != tt.retryAfter || se.Status != tt.status {
 					t.Fatalf("got %+v, want op %s status %d permanent %v retry after %v",
-						se, op.name, tt.status, tt.permanent, tt.retryAfter)
+						se, op.Name, tt.status, tt.permanent, tt.retryAfter)
 				}
 				// The queue is empty again: the same call now goes through.
-				if err := op.run(ctx, l, c, addr); err != nil {
+				if err := op.Run(ctx, l, c, addr); err != nil {
 					t.Fatalf("call after the fault: %v", err)
 				}
 			})
@@ -254,9 +225,7 @@ func TestSuppressionListFaults(t *testing.T) {
 func TestSuppressionListFaultThenChangeArrivesOnce(t *testing.T) {
 	ctx := context.Background()
 	const addr = "ana@example.com"
-	pm := suppresstest.NewPostmark(t, testToken, BroadcastStream)
-	l := newSuppressionList(t, pm.URL(), nil)
-	c := client()
+	pm, l, c := fixture(t)
 	pm.Faults().Add(suppresstest.Fail500, suppresstest.Fail429)
 	var err error
 	for range 3 {
@@ -282,8 +251,8 @@ func TestSuppressionListFaultThenChangeArrivesOnce(t *testing.T) {
 
 func TestSuppressionListHang(t *testing.T) {
 	ctx := context.Background()
-	for _, op := range ops {
-		t.Run(op.name, func(t *testing.T) {
+	for _, op := range suppresstest.Ops() {
+		t.Run(op.Name, func(t *testing.T) {
 			pm := suppresstest.NewPostmark(t, testToken, BroadcastStream)
 			// The server notices a client that gave up only once it has read the request
 			// body, which Faults.Wrap does not, so a hung POST lasts MaxHang: keep it short,
@@ -291,14 +260,9 @@ func TestSuppressionListHang(t *testing.T) {
 			pm.Faults().MaxHang = time.Second
 			l := newSuppressionList(t, pm.URL(), nil)
 			pm.Faults().Add(suppresstest.Hang)
-			err := op.run(ctx, l, client(), "ana@example.com")
-			var se *gateway.SyncError
-			if err == nil || errors.As(err, &se) {
-				t.Fatalf("got %v, want a transport error", err)
-			}
-			var te *suppress.TransportError
-			if !errors.As(err, &te) || te.Op != op.name {
-				t.Fatalf("got %v (%T), want a *suppress.TransportError for %s", err, err, op.name)
+			err := op.Run(ctx, l, suppresstest.ShortClient(timeout), "ana@example.com")
+			if te := suppresstest.TransportError(t, err); te.Op != op.Name {
+				t.Fatalf("got %v, a *suppress.TransportError for %s, want one for %s", err, te.Op, op.Name)
 			}
 		})
 	}
@@ -307,12 +271,12 @@ func TestSuppressionListHang(t *testing.T) {
 func TestSuppressionListWrongToken(t *testing.T) {
 	ctx := context.Background()
 	const addr = "ana@example.com"
-	for _, op := range ops {
-		t.Run(op.name, func(t *testing.T) {
+	for _, op := range suppresstest.Ops() {
+		t.Run(op.Name, func(t *testing.T) {
 			pm := suppresstest.NewPostmark(t, testToken, BroadcastStream)
 			l := newSuppressionList(t, pm.URL(), map[string]any{"server_token": "wrong-token-5678"})
-			err := op.run(ctx, l, client(), addr)
-			se := syncError(t, err)
+			err := op.Run(ctx, l, suppresstest.ShortClient(timeout), addr)
+			se := suppresstest.SyncError(t, err)
 			if !se.Permanent || se.Status != http.StatusUnauthorized || !strings.Contains(se.Message, "ErrorCode 10") {
 				t.Fatalf("got %+v, want a permanent 401 with ErrorCode 10", se)
 			}
@@ -324,10 +288,9 @@ func TestSuppressionListWrongToken(t *testing.T) {
 }
 
 func TestSuppressionListInvalidAddressIsPermanent(t *testing.T) {
-	pm := suppresstest.NewPostmark(t, testToken, BroadcastStream)
-	l := newSuppressionList(t, pm.URL(), nil)
+	pm, l, c := fixture(t)
 	const addr = "not-an-address"
-	se := syncError(t, l.Add(context.Background(), client(), addr))
+	se := suppresstest.SyncError(t, l.Add(context.Background(), c, addr))
 	if !se.Permanent || se.Message != "An invalid email address was provided." {
 		t.Fatalf("got %+v, want a permanent refusal with Postmark's message", se)
 	}
@@ -371,7 +334,7 @@ func TestSuppressionListVendorAnswers(t *testing.T) {
 	hushEntry := answer{200, `{"Suppressions":[{"EmailAddress":"ana.secret@example.com","SuppressionReason":"ManualSuppression","Origin":"Customer","CreatedAt":"2019-12-17T08:58:33-05:00"}]}`}
 	tests := []struct {
 		name      string
-		op        int // index in ops
+		op        int // index in suppresstest.Ops()
 		answers   map[string]answer
 		wantErr   bool
 		permanent bool
@@ -415,14 +378,14 @@ func TestSuppressionListVendorAnswers(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			l := newSuppressionList(t, fixedPostmark(t, tt.answers), nil)
-			err := ops[tt.op].run(context.Background(), l, client(), addr)
+			err := suppresstest.Ops()[tt.op].Run(context.Background(), l, suppresstest.ShortClient(timeout), addr)
 			if !tt.wantErr {
 				if err != nil {
 					t.Fatalf("unexpected error %v", err)
 				}
 				return
 			}
-			se := syncError(t, err)
+			se := suppresstest.SyncError(t, err)
 			if se.Permanent != tt.permanent || se.Status != tt.status || (tt.message != "" || se.Status == 200) && se.Message != tt.message {
 				t.Fatalf("got %+v, want permanent %v status %d message %q", se, tt.permanent, tt.status, tt.message)
 			}
@@ -435,9 +398,7 @@ func TestSuppressionListVendorAnswers(t *testing.T) {
 
 func TestSuppressionListConcurrentAdds(t *testing.T) {
 	ctx := context.Background()
-	pm := suppresstest.NewPostmark(t, testToken, BroadcastStream)
-	l := newSuppressionList(t, pm.URL(), nil)
-	c := client()
+	pm, l, c := fixture(t)
 	var wg sync.WaitGroup
 	errs := make(chan error, 8)
 	for i := range 8 {
@@ -562,48 +523,33 @@ func TestParsersOnSeeds(t *testing.T) {
 // The fuzz targets hold each parser to two properties: it accepts only valid JSON, and what
 // it reads survives being written back in Postmark's shape and read again.
 
-func FuzzParseDump(f *testing.F) {
-	for _, s := range dumpSeeds {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, body []byte) {
-		entries, err := parseDump(body)
-		if err != nil {
-			return
-		}
-		if !json.Valid(body) {
-			t.Fatalf("parseDump accepted invalid JSON %q", body)
-		}
-		b, err := json.Marshal(map[string]any{"Suppressions": entries})
-		if err != nil {
-			t.Fatal(err)
-		}
-		again, err := parseDump(b)
-		if err != nil || !reflect.DeepEqual(nonNil(again), nonNil(entries)) {
-			t.Fatalf("round trip: %+v, %v; want %+v", again, err, entries)
-		}
-	})
-}
+func FuzzParseDump(f *testing.F) { fuzzSuppressions(f, "parseDump", parseDump, dumpSeeds) }
 
 func FuzzParseStatuses(f *testing.F) {
-	for _, s := range statusSeeds {
+	fuzzSuppressions(f, "parseStatuses", parseStatuses, statusSeeds)
+}
+
+// fuzzSuppressions holds parse, a reader of answers shaped {"Suppressions":[…]}, to the two
+// properties, from seeds.
+func fuzzSuppressions[T any](f *testing.F, name string, parse func([]byte) ([]T, error), seeds []string) {
+	for _, s := range seeds {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		sts, err := parseStatuses(body)
+		got, err := parse(body)
 		if err != nil {
 			return
 		}
 		if !json.Valid(body) {
-			t.Fatalf("parseStatuses accepted invalid JSON %q", body)
+			t.Fatalf("%s accepted invalid JSON %q", name, body)
 		}
-		b, err := json.Marshal(map[string]any{"Suppressions": sts})
+		b, err := json.Marshal(map[string]any{"Suppressions": got})
 		if err != nil {
 			t.Fatal(err)
 		}
-		again, err := parseStatuses(b)
-		if err != nil || !reflect.DeepEqual(nonNil(again), nonNil(sts)) {
-			t.Fatalf("round trip: %+v, %v; want %+v", again, err, sts)
+		again, err := parse(b)
+		if err != nil || !reflect.DeepEqual(nonNil(again), nonNil(got)) {
+			t.Fatalf("round trip: %+v, %v; want %+v", again, err, got)
 		}
 	})
 }

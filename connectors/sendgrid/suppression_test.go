@@ -3,7 +3,6 @@ package sendgrid
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -13,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hush-gateway/hush/connectors/suppress"
 	"github.com/hush-gateway/hush/connectors/suppress/suppresstest"
 	"github.com/hush-gateway/hush/gateway"
 )
@@ -40,8 +38,6 @@ func fixture(t *testing.T) (*suppresstest.SendGrid, *SuppressionList) {
 	sg := suppresstest.NewSendGrid(t, testKey, testGroup)
 	return sg, newList(t, sg.URL()+"/", testKey, testGroup)
 }
-
-func client() *http.Client { return &http.Client{Timeout: 5 * time.Second} }
 
 func TestNewSuppressionListOptions(t *testing.T) {
 	const secret = "SG.very-secret-value"
@@ -131,7 +127,7 @@ func TestAddContainsRemoveRoundTrip(t *testing.T) {
 	for _, addr := range addresses {
 		t.Run(addr, func(t *testing.T) {
 			sg, l := fixture(t)
-			c := client()
+			c := suppresstest.ShortClient(5 * time.Second)
 			mustContain(t, l, c, addr, false)
 			if err := l.Add(ctx, c, addr); err != nil {
 				t.Fatalf("add: %v", err)
@@ -179,14 +175,15 @@ func mustContain(t *testing.T, l *SuppressionList, c gateway.Doer, addr string, 
 
 func TestContainsSeesTheCustomersOwnEntry(t *testing.T) {
 	sg, l := fixture(t)
+	c := suppresstest.ShortClient(5 * time.Second)
 	sg.SeedOwn("Ana@Example.com")
-	mustContain(t, l, client(), "ana@example.com", true) // SendGrid ignores letter case
+	mustContain(t, l, c, "ana@example.com", true) // SendGrid ignores letter case
 	if sg.HushListed("ana@example.com") {
 		t.Error("a seeded entry counts as hush's")
 	}
 	// Adding again (the worker never does for an address it found there) keeps the
 	// customer's entry as it was.
-	if err := l.Add(context.Background(), client(), "ana@example.com"); err != nil {
+	if err := l.Add(context.Background(), c, "ana@example.com"); err != nil {
 		t.Fatal(err)
 	}
 	if sg.HushListed("ana@example.com") || !sg.Suppressed("ana@example.com") {
@@ -200,7 +197,7 @@ func TestRemoveLeavesGlobalUnsubscribeAndOtherGroups(t *testing.T) {
 	sg.AddGroup(7)
 	sg.SeedGlobal(addr)
 	other := newList(t, sg.URL(), testKey, 7)
-	ctx, c := context.Background(), client()
+	ctx, c := context.Background(), suppresstest.ShortClient(5*time.Second)
 	if err := other.Add(ctx, c, addr); err != nil {
 		t.Fatal(err)
 	}
@@ -225,10 +222,10 @@ func TestUnknownGroup(t *testing.T) {
 	const addr = "cleo@example.com"
 	sg := suppresstest.NewSendGrid(t, testKey, testGroup)
 	l := newList(t, sg.URL(), testKey, 999)
-	ctx, c := context.Background(), client()
+	ctx, c := context.Background(), suppresstest.ShortClient(5*time.Second)
 
 	err := l.Add(ctx, c, addr)
-	se := syncError(t, err)
+	se := suppresstest.SyncError(t, err)
 	if !se.Permanent || se.Status != http.StatusNotFound || !strings.Contains(se.Message, "group_id") {
 		t.Errorf("add to an unknown group: %+v, want permanent 404 naming group_id", se)
 	}
@@ -237,39 +234,13 @@ func TestUnknownGroup(t *testing.T) {
 	}
 
 	_, err = l.Contains(ctx, c, addr)
-	if se := syncError(t, err); !se.Permanent || se.Status != http.StatusNotFound {
+	if se := suppresstest.SyncError(t, err); !se.Permanent || se.Status != http.StatusNotFound {
 		t.Errorf("contains in an unknown group: %+v, want permanent 404", se)
 	}
 	// A deleted group took its suppressions with it: nothing left to remove.
 	if err := l.Remove(ctx, c, addr); err != nil {
 		t.Errorf("remove from an unknown group: %v, want nil", err)
 	}
-}
-
-func syncError(t *testing.T, err error) *gateway.SyncError {
-	t.Helper()
-	var se *gateway.SyncError
-	if !errors.As(err, &se) {
-		t.Fatalf("error %v (%T) is not a *gateway.SyncError", err, err)
-	}
-	return se
-}
-
-// ops are the list's calls, by op name.
-var ops = []struct {
-	name string
-	run  func(l *SuppressionList, c gateway.Doer, addr string) error
-}{
-	{"contains", func(l *SuppressionList, c gateway.Doer, addr string) error {
-		_, err := l.Contains(context.Background(), c, addr)
-		return err
-	}},
-	{"add", func(l *SuppressionList, c gateway.Doer, addr string) error {
-		return l.Add(context.Background(), c, addr)
-	}},
-	{"remove", func(l *SuppressionList, c gateway.Doer, addr string) error {
-		return l.Remove(context.Background(), c, addr)
-	}},
 }
 
 func TestFailures(t *testing.T) {
@@ -292,8 +263,8 @@ func TestFailures(t *testing.T) {
 		{name: "hang", fault: suppresstest.Hang, timeout: 200 * time.Millisecond, transport: true},
 	}
 	for _, tt := range tests {
-		for _, op := range ops {
-			t.Run(tt.name+"/"+op.name, func(t *testing.T) {
+		for _, op := range suppresstest.Ops() {
+			t.Run(tt.name+"/"+op.Name, func(t *testing.T) {
 				sg := suppresstest.NewSendGrid(t, testKey, testGroup)
 				sg.SeedOwn(addr) // so that remove would succeed if it got through
 				key := testKey
@@ -304,11 +275,11 @@ func TestFailures(t *testing.T) {
 				if tt.fault != 0 {
 					sg.Faults().Add(tt.fault)
 				}
-				c := client()
+				c := suppresstest.ShortClient(5 * time.Second)
 				if tt.timeout > 0 {
 					c.Timeout = tt.timeout
 				}
-				err := op.run(l, c, addr)
+				err := op.Run(context.Background(), l, c, addr)
 				if err == nil {
 					t.Fatal("no error")
 				}
@@ -316,19 +287,14 @@ func TestFailures(t *testing.T) {
 					t.Errorf("error %q shows the address", err)
 				}
 				if tt.transport {
-					var se *gateway.SyncError
-					if errors.As(err, &se) {
-						t.Fatalf("error %v is a *SyncError, want a transport error", err)
-					}
-					var te *suppress.TransportError
-					if !errors.As(err, &te) || te.Op != op.name {
-						t.Errorf("error %v (%T) is not a *suppress.TransportError of %s", err, err, op.name)
+					if te := suppresstest.TransportError(t, err); te.Op != op.Name {
+						t.Errorf("error %v is a *suppress.TransportError of %s, want %s", err, te.Op, op.Name)
 					}
 					return
 				}
-				se := syncError(t, err)
-				if se.Op != op.name || se.Status != tt.status || se.Permanent != tt.permanent || se.RetryAfter != tt.retry {
-					t.Errorf("got %+v, want op %s status %d permanent %v retry %v", se, op.name, tt.status, tt.permanent, tt.retry)
+				se := suppresstest.SyncError(t, err)
+				if se.Op != op.Name || se.Status != tt.status || se.Permanent != tt.permanent || se.RetryAfter != tt.retry {
+					t.Errorf("got %+v, want op %s status %d permanent %v retry %v", se, op.Name, tt.status, tt.permanent, tt.retry)
 				}
 				if !strings.Contains(se.Message, tt.message) {
 					t.Errorf("message %q does not contain %q", se.Message, tt.message)
@@ -348,7 +314,7 @@ func TestFailedCallThenSuccess(t *testing.T) {
 	const addr = "eve@example.com"
 	sg, l := fixture(t)
 	sg.Faults().Add(suppresstest.Fail500, suppresstest.Fail429)
-	c := client()
+	c := suppresstest.ShortClient(5 * time.Second)
 	for i := range 2 {
 		if err := l.Add(context.Background(), c, addr); err == nil {
 			t.Fatalf("try %d: no error with a fault queued", i+1)
@@ -415,9 +381,9 @@ func TestVendorAnswers(t *testing.T) {
 			l := newList(t, srv.URL, testKey, testGroup)
 			l.now = func() time.Time { return now }
 			var err error
-			for _, op := range ops {
-				if op.name == tt.op {
-					err = op.run(l, client(), addr)
+			for _, op := range suppresstest.Ops() {
+				if op.Name == tt.op {
+					err = op.Run(context.Background(), l, suppresstest.ShortClient(5*time.Second), addr)
 				}
 			}
 			if !tt.wantErr {
@@ -426,7 +392,7 @@ func TestVendorAnswers(t *testing.T) {
 				}
 				return
 			}
-			se := syncError(t, err)
+			se := suppresstest.SyncError(t, err)
 			if se.Permanent != tt.permanent || se.RetryAfter != tt.retry {
 				t.Errorf("got %+v, want permanent %v retry %v", se, tt.permanent, tt.retry)
 			}
@@ -466,7 +432,7 @@ func TestRequests(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	l := newList(t, srv.URL+"/", testKey, 42)
-	ctx, c, addr := context.Background(), client(), "a+b@example.com"
+	ctx, c, addr := context.Background(), suppresstest.ShortClient(5*time.Second), "a+b@example.com"
 	if _, err := l.Contains(ctx, c, addr); err != nil {
 		t.Fatal(err)
 	}

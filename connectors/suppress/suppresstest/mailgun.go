@@ -3,7 +3,6 @@ package suppresstest
 import (
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
@@ -29,8 +28,7 @@ import (
 // Tags match case-insensitively (Mailgun's tagging guide: "Tags are case insensitive").
 type Mailgun struct {
 	Counter
-	srv    *httptest.Server
-	faults *Faults
+	server
 	apiKey string
 	domain string
 	tag    string // hush's tag
@@ -48,24 +46,18 @@ type mailgunRecord struct {
 }
 
 // NewMailgun starts a stand-in for the domain's unsubscribes, accepting apiKey, where hush's
-// entries carry tag (the sync option tag, "hush" by default).
+// entries carry tag (the sync option tag, "hush" by default). Its URL stands for Mailgun's
+// API base, https://api.mailgun.net.
 func NewMailgun(t testing.TB, apiKey, domain, tag string) *Mailgun {
 	t.Helper()
-	m := &Mailgun{faults: &Faults{}, apiKey: apiKey, domain: domain, tag: tag, records: map[string]*mailgunRecord{}}
+	m := &Mailgun{apiKey: apiKey, domain: domain, tag: tag, records: map[string]*mailgunRecord{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v3/{domain}/unsubscribes/{address}", m.get)
 	mux.HandleFunc("POST /v3/{domain}/unsubscribes", m.create)
 	mux.HandleFunc("DELETE /v3/{domain}/unsubscribes/{address}", m.delete)
-	m.srv = httptest.NewServer(m.faults.Wrap(m.auth(mux)))
-	t.Cleanup(m.srv.Close)
+	m.server = newServer(t, m.auth(mux))
 	return m
 }
-
-// URL is the API base to configure as the upstream's url (Mailgun's is https://api.mailgun.net).
-func (m *Mailgun) URL() string { return m.srv.URL }
-
-// Faults are the failures injected into the next calls.
-func (m *Mailgun) Faults() *Faults { return m.faults }
 
 // SeedOwn unsubscribes address from everything ("*"), as the customer's click on
 // %unsubscribe_url% does.

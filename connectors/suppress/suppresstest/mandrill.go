@@ -1,12 +1,9 @@
 package suppresstest
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"sort"
 	"strings"
 	"sync"
@@ -38,8 +35,7 @@ import (
 // hush's scope is the subaccount given to NewMandrill.
 type Mandrill struct {
 	Counter
-	srv        *httptest.Server
-	faults     *Faults
+	server
 	key        string
 	subaccount string
 
@@ -72,11 +68,11 @@ func mandrillExpiry(reason string) (time.Duration, bool) {
 }
 
 // NewMandrill starts a stand-in that accepts apiKey. subaccount is hush's scope: ""
-// for the account's own denylist, or a subaccount id, which then exists.
+// for the account's own denylist, or a subaccount id, which then exists. Its URL is the
+// host, as the upstream url is configured; the calls go under /api/1.0/.
 func NewMandrill(t testing.TB, apiKey, subaccount string) *Mandrill {
 	t.Helper()
 	m := &Mandrill{
-		faults:      &Faults{},
 		key:         apiKey,
 		subaccount:  subaccount,
 		subaccounts: map[string]bool{"": true, subaccount: true},
@@ -84,16 +80,11 @@ func NewMandrill(t testing.TB, apiKey, subaccount string) *Mandrill {
 		allowed:     map[string]bool{},
 		now:         time.Now,
 	}
-	m.srv = httptest.NewServer(mandrillReadBody(m.faults.Wrap(http.HandlerFunc(m.serve))))
-	t.Cleanup(m.srv.Close)
+	m.server = newServerReadingBody(t, http.HandlerFunc(m.serve), func(w http.ResponseWriter) {
+		mandrillError(w, http.StatusInternalServerError, -2, "ValidationError", "request body unreadable")
+	})
 	return m
 }
-
-// URL is the upstream url to configure (the host; the calls go under /api/1.0/).
-func (m *Mandrill) URL() string { return m.srv.URL }
-
-// Faults are the failures injected into the next calls.
-func (m *Mandrill) Faults() *Faults { return m.faults }
 
 // SeedOwn puts an unsubscribe reject for address in hush's scope, as Mandrill does when
 // the recipient unsubscribes.
@@ -322,20 +313,6 @@ func (m *Mandrill) delete(w http.ResponseWriter, sub, email string) {
 	}
 	mandrillJSON(w, map[string]any{"email": email, "deleted": true, "subaccount": s})
 	m.Count("remove", email)
-}
-
-// mandrillReadBody reads the request's body before h runs: a server notices a client that
-// gave up (and cancels the request's context, ending a Hang) only once the body is read.
-func mandrillReadBody(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
-		if err != nil {
-			mandrillError(w, http.StatusInternalServerError, -2, "ValidationError", "request body unreadable")
-			return
-		}
-		r.Body = io.NopCloser(bytes.NewReader(b))
-		h.ServeHTTP(w, r)
-	})
 }
 
 // mandrillError answers as Mandrill answers a failed call (HTTP 500 for all of them).

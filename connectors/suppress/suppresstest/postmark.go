@@ -3,7 +3,6 @@ package suppresstest
 import (
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -27,8 +26,7 @@ import (
 // was (its reason and origin do not become the API's). An address is matched ignoring case.
 type Postmark struct {
 	Counter
-	server *httptest.Server
-	faults *Faults
+	server
 	token  string
 	stream string // the stream the seeding helpers and HushListed/Suppressed look at
 
@@ -61,22 +59,15 @@ const postmarkMaxEntries = 50
 // Requests for any other stream are answered as Postmark answers an unknown stream.
 func NewPostmark(t testing.TB, token, stream string) *Postmark {
 	t.Helper()
-	p := &Postmark{faults: &Faults{}, token: token, stream: stream,
+	p := &Postmark{token: token, stream: stream,
 		streams: map[string]map[string]postmarkEntry{"outbound": {}, "broadcast": {}, stream: {}}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /message-streams/{stream}/suppressions/dump", p.serveDump)
 	mux.HandleFunc("POST /message-streams/{stream}/suppressions", p.serveCreate)
 	mux.HandleFunc("POST /message-streams/{stream}/suppressions/delete", p.serveDelete)
-	p.server = httptest.NewServer(p.faults.Wrap(p.authenticate(mux)))
-	t.Cleanup(p.server.Close)
+	p.server = newServer(t, p.authenticate(mux))
 	return p
 }
-
-// URL is the API root to configure as the upstream's url.
-func (p *Postmark) URL() string { return p.server.URL }
-
-// Faults are the failures injected into the next calls.
-func (p *Postmark) Faults() *Faults { return p.faults }
 
 // SeedOwn suppresses address on the stream as the recipient's own unsubscribe
 // (ManualSuppression, origin Recipient).

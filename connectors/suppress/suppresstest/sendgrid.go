@@ -1,11 +1,8 @@
 package suppresstest
 
 import (
-	"bytes"
 	"encoding/json"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
@@ -32,8 +29,7 @@ import (
 // 404 as done); the 404 and 400 messages are made up, in SendGrid's error shape.
 type SendGrid struct {
 	Counter
-	srv     *httptest.Server
-	faults  *Faults
+	server
 	apiKey  string
 	groupID int // the group hush is configured with: Suppressed and HushListed look there
 
@@ -56,7 +52,6 @@ var _ Standin = (*SendGrid)(nil)
 func NewSendGrid(t testing.TB, apiKey string, groupID int) *SendGrid {
 	t.Helper()
 	s := &SendGrid{
-		faults:  &Faults{},
 		apiKey:  apiKey,
 		groupID: groupID,
 		groups:  map[int]map[string]sgEntry{groupID: {}},
@@ -64,19 +59,14 @@ func NewSendGrid(t testing.TB, apiKey string, groupID int) *SendGrid {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v3/asm/groups/{group_id}", s.getGroup)
-	mux.HandleFunc("POST /v3/asm/groups/{group_id}/suppressions/search", s.search)
-	mux.HandleFunc("POST /v3/asm/groups/{group_id}/suppressions", s.add)
+	mux.HandleFunc("POST /v3/asm/groups/{group_id}/suppressions/search", s.withRecipients(s.search))
+	mux.HandleFunc("POST /v3/asm/groups/{group_id}/suppressions", s.withRecipients(s.add))
 	mux.HandleFunc("DELETE /v3/asm/groups/{group_id}/suppressions/{email}", s.remove)
-	s.srv = httptest.NewServer(sgReadBody(s.faults.Wrap(s.authorized(mux))))
-	t.Cleanup(s.srv.Close)
+	s.server = newServerReadingBody(t, s.authorized(mux), func(w http.ResponseWriter) {
+		sgError(w, http.StatusBadRequest, nil, "request body could not be read")
+	})
 	return s
 }
-
-// URL is the API base to configure as the upstream's url.
-func (s *SendGrid) URL() string { return s.srv.URL }
-
-// Faults are the failures injected into the next calls.
-func (s *SendGrid) Faults() *Faults { return s.faults }
 
 // SeedOwn puts address in hush's group as the recipient's own unsubscribe from that group:
 // the case SendGrid cannot tell from hush's entry.
@@ -139,21 +129,6 @@ func (s *SendGrid) GloballyUnsubscribed(address string) bool {
 
 func sgKey(address string) string { return strings.ToLower(strings.TrimSpace(address)) }
 
-// sgReadBody reads the request body before anything else: the server notices a client that
-// gave up only once the body is read, so an injected Hang of a POST would otherwise last
-// until Faults.MaxHang instead of the client's timeout.
-func sgReadBody(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
-		if err != nil {
-			sgError(w, http.StatusBadRequest, nil, "request body could not be read")
-			return
-		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		h.ServeHTTP(w, r)
-	})
-}
-
 // authorized answers 401 in SendGrid's shape unless the request carries the API key.
 func (s *SendGrid) authorized(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -165,7 +140,7 @@ func (s *SendGrid) authorized(h http.Handler) http.Handler {
 	})
 }
 
-// group is the request's group id and whether the group exists.
+// group is the request's group id and whether the group exists. Called with s.mu held.
 func (s *SendGrid) group(r *http.Request) (int, bool) {
 	id, err := strconv.Atoi(r.PathValue("group_id"))
 	if err != nil {
@@ -175,12 +150,21 @@ func (s *SendGrid) group(r *http.Request) (int, bool) {
 	return id, ok
 }
 
-func (s *SendGrid) getGroup(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// knownGroup is the request's group id, or false after answering 404 when the group does
+// not exist. Called with s.mu held.
+func (s *SendGrid) knownGroup(w http.ResponseWriter, r *http.Request) (int, bool) {
 	id, ok := s.group(r)
 	if !ok {
 		sgError(w, http.StatusNotFound, nil, "resource not found")
+	}
+	return id, ok
+}
+
+func (s *SendGrid) getGroup(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id, ok := s.knownGroup(w, r)
+	if !ok {
 		return
 	}
 	sgWriteJSON(w, http.StatusOK, map[string]any{
@@ -216,15 +200,23 @@ func sgReadRecipients(w http.ResponseWriter, r *http.Request) ([]string, bool) {
 	return body.RecipientEmails, true
 }
 
-func (s *SendGrid) search(w http.ResponseWriter, r *http.Request) {
-	addrs, ok := sgReadRecipients(w, r)
-	if !ok {
-		return
+// withRecipients serves a call whose body is {"recipient_emails":[…]}: serve gets the
+// addresses, the request's group id and whether that group exists, with s.mu held.
+func (s *SendGrid) withRecipients(serve func(w http.ResponseWriter, id int, known bool, addrs []string)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		addrs, ok := sgReadRecipients(w, r)
+		if !ok {
+			return
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		id, known := s.group(r)
+		serve(w, id, known, addrs)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	id, ok := s.group(r)
-	if !ok {
+}
+
+func (s *SendGrid) search(w http.ResponseWriter, id int, known bool, addrs []string) {
+	if !known {
 		sgError(w, http.StatusNotFound, nil, "resource not found")
 		return
 	}
@@ -238,17 +230,10 @@ func (s *SendGrid) search(w http.ResponseWriter, r *http.Request) {
 	sgWriteJSON(w, http.StatusOK, found)
 }
 
-func (s *SendGrid) add(w http.ResponseWriter, r *http.Request) {
-	addrs, ok := sgReadRecipients(w, r)
-	if !ok {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	id, ok := s.group(r)
+func (s *SendGrid) add(w http.ResponseWriter, id int, known bool, addrs []string) {
 	for _, a := range addrs {
 		switch _, there := s.groups[id][sgKey(a)]; {
-		case !ok:
+		case !known:
 			// "If you attempt to add suppressions to a group that has been deleted or does
 			// not exist, the suppressions will be added to the global suppressions list."
 			s.global[sgKey(a)] = a
@@ -264,9 +249,8 @@ func (s *SendGrid) remove(w http.ResponseWriter, r *http.Request) {
 	addr := r.PathValue("email")
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	id, ok := s.group(r)
+	id, ok := s.knownGroup(w, r)
 	if !ok {
-		sgError(w, http.StatusNotFound, nil, "resource not found")
 		return
 	}
 	if _, there := s.groups[id][sgKey(addr)]; !there {
