@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"runtime/debug"
 	"time"
 )
@@ -22,6 +23,9 @@ type env struct {
 	now    func() time.Time
 	// ready, when set, receives the server's base URL once it listens.
 	ready func(baseURL string)
+	// httpServer, when set, sees the HTTP server before it serves: tests read its limits
+	// and shorten its timeouts to see them enforced.
+	httpServer func(*http.Server)
 }
 
 // run is the whole program: main only wires the process to it, so end-to-end tests drive
