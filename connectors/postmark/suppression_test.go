@@ -254,9 +254,7 @@ func TestSuppressionListHang(t *testing.T) {
 	for _, op := range suppresstest.Ops() {
 		t.Run(op.Name, func(t *testing.T) {
 			pm := suppresstest.NewPostmark(t, testToken, BroadcastStream)
-			// The server notices a client that gave up only once it has read the request
-			// body, which Faults.Wrap does not, so a hung POST lasts MaxHang: keep it short,
-			// but well past the client's 200ms.
+			// Bounded in case the client never gives up; well past the client's 200ms.
 			pm.Faults().MaxHang = time.Second
 			l := newSuppressionList(t, pm.URL(), nil)
 			pm.Faults().Add(suppresstest.Hang)
