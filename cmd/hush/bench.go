@@ -196,9 +196,9 @@ func (r *benchReport) targets() []targetResult {
 		add("decisions (record: false)", "≥ 200k recipients/s", fmt.Sprintf("%.0f/s", d.DryRecipientsPS), d.DryRecipientsPS >= 200_000)
 	}
 	if s := r.Scale; s != nil {
-		peak := max(s.HWMStart, s.HWMAfterLoad)
+		peak := max(s.AfterStart.HWM, s.AfterLoad.HWM)
 		add("memory at scale", fmt.Sprintf("RSS ≤ 300 MiB (%s customers)", fmtCount(s.Customers)),
-			fmt.Sprintf("%s after load, peak %s", fmtMB(s.RSSAfterLoad), fmtMB(peak)), s.RSSAfterLoad <= 300<<20 && peak <= 300<<20)
+			fmt.Sprintf("%s after load, peak %s", fmtMB(s.AfterLoad.RSS), fmtMB(peak)), s.AfterLoad.RSS <= 300<<20 && peak <= 300<<20)
 		add("start-up at scale", fmt.Sprintf("≤ 3 s (%s customers)", fmtCount(s.Customers)), fmtDur(s.Startup), s.Startup <= 3*time.Second)
 	}
 	return out
@@ -324,8 +324,11 @@ func writeBenchReport(w io.Writer, r *benchReport) {
 			fmt.Fprintf(w, "  data directory built in %s (%s)\n", fmtDur(s.BuildTime), fmtMB(s.FileBytes))
 		}
 		fmt.Fprintf(w, "  start-up until /readyz 200: %s\n", fmtDur(s.Startup))
-		fmt.Fprintf(w, "  after start: RSS %s (peak %s)\n", fmtMB(s.RSSStart), fmtMB(s.HWMStart))
-		fmt.Fprintf(w, "  after decision load: RSS %s (peak %s)\n", fmtMB(s.RSSAfterLoad), fmtMB(s.HWMAfterLoad))
+		mem := func(when string, m procMem) {
+			fmt.Fprintf(w, "  %-20s RSS %s (peak %s): anonymous %s, file pages %s\n", when+":", fmtMB(m.RSS), fmtMB(m.HWM), fmtMB(m.Anon), fmtMB(m.File))
+		}
+		mem("after start", s.AfterStart)
+		mem("after decision load", s.AfterLoad)
 		row("decisions at scale", s.Decisions, "req/s")
 		fmt.Fprintf(w, "  %-24s %10.0f recipients/s, %.1f%% silenced\n", "", s.RecipientsPS, 100*s.SilencedShare)
 	}

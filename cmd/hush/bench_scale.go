@@ -82,10 +82,8 @@ type scaleResult struct {
 	BuildTime     time.Duration `json:"build_ns,omitempty"`
 	FileBytes     int64         `json:"file_bytes"`
 	Startup       time.Duration `json:"startup_ns"`
-	RSSStart      int64         `json:"rss_start_bytes"`
-	HWMStart      int64         `json:"hwm_start_bytes"`
-	RSSAfterLoad  int64         `json:"rss_after_load_bytes"`
-	HWMAfterLoad  int64         `json:"hwm_after_load_bytes"`
+	AfterStart    procMem       `json:"after_start"`
+	AfterLoad     procMem       `json:"after_load"`
 	Decisions     loadResult    `json:"decisions"`
 	RecipientsPS  float64       `json:"recipients_per_second"`
 	SilencedShare float64       `json:"silenced_share"` // of the decisions under load
@@ -128,7 +126,7 @@ func runScaleScenario(ctx context.Context, o benchOptions, progress io.Writer) (
 	}
 	defer child.stop()
 	r.Startup = child.startup
-	if r.RSSStart, r.HWMStart, err = procMemory(child.cmd.Process.Pid); err != nil {
+	if r.AfterStart, err = procMemory(child.cmd.Process.Pid); err != nil {
 		return nil, err
 	}
 
@@ -185,7 +183,7 @@ func runScaleScenario(ctx context.Context, o benchOptions, progress io.Writer) (
 	if decided > 0 {
 		r.SilencedShare = float64(silenced) / float64(decided)
 	}
-	if r.RSSAfterLoad, r.HWMAfterLoad, err = procMemory(child.cmd.Process.Pid); err != nil {
+	if r.AfterLoad, err = procMemory(child.cmd.Process.Pid); err != nil {
 		return nil, err
 	}
 	return r, child.stop()
@@ -407,28 +405,36 @@ func (c *benchChild) stop() error {
 	return c.stopErr
 }
 
-// procMemory reads a process's resident set size and its peak (VmRSS, VmHWM) in bytes.
-func procMemory(pid int) (rss, hwm int64, err error) {
+// procMem is a process's memory as /proc/<pid>/status reports it, in bytes: the resident
+// set (VmRSS), its peak (VmHWM), and the resident set split into anonymous memory (the Go
+// heap and stacks) and file pages (mostly bbolt's memory-mapped file, which the kernel can
+// drop under pressure).
+type procMem struct {
+	RSS  int64 `json:"rss_bytes"`
+	HWM  int64 `json:"hwm_bytes"`
+	Anon int64 `json:"rss_anon_bytes"`
+	File int64 `json:"rss_file_bytes"`
+}
+
+func procMemory(pid int) (procMem, error) {
+	var m procMem
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0, 0, fmt.Errorf("read the child's memory figures: %w", err)
+		return m, fmt.Errorf("read the child's memory figures: %w", err)
 	}
+	fields := map[string]*int64{"VmRSS": &m.RSS, "VmHWM": &m.HWM, "RssAnon": &m.Anon, "RssFile": &m.File}
 	for line := range strings.SplitSeq(string(data), "\n") {
 		key, val, ok := strings.Cut(line, ":")
-		if !ok || (key != "VmRSS" && key != "VmHWM") {
+		if !ok || fields[key] == nil {
 			continue
 		}
 		kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(val), " kB"), 10, 64)
 		if err != nil {
-			return 0, 0, fmt.Errorf("parse %s in /proc/%d/status: %w", key, pid, err)
+			return m, fmt.Errorf("parse %s in /proc/%d/status: %w", key, pid, err)
 		}
-		if key == "VmRSS" {
-			rss = kb << 10
-		} else {
-			hwm = kb << 10
-		}
+		*fields[key] = kb << 10
 	}
-	return rss, hwm, nil
+	return m, nil
 }
 
 // tailBuffer keeps the last max bytes written: the child's log, for error messages.
