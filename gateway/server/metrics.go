@@ -69,3 +69,20 @@ func (m *Metrics) registerSnapshotGauge(engine any) {
 		Help: "Active silences, opt-outs and incidents held in the in-memory decision snapshot.",
 	}, func() float64 { return float64(sizer.SnapshotSize()) }))
 }
+
+// registerWriteGauge exports whether storage's last write failed (full or read-only disk):
+// webhooks are answered 503 meanwhile. Refused on a second server sharing the registry.
+func (m *Metrics) registerWriteGauge(writes *writeHealth) {
+	if m.reg == nil {
+		return
+	}
+	_ = m.reg.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "hush_storage_write_failing",
+		Help: "1 while storage's last write failed (webhooks are answered 503), else 0.",
+	}, func() float64 {
+		if !writes.lastFailure().IsZero() {
+			return 1
+		}
+		return 0
+	}))
+}

@@ -18,6 +18,7 @@ func newRouter(deps Deps) http.Handler {
 	r.MethodNotAllowedHandler = handleMethodNotAllowed()
 	addRoutes(r, deps)
 	deps.Metrics.registerSnapshotGauge(deps.Engine)
+	deps.Metrics.registerWriteGauge(deps.writes)
 	return accessLog(deps.Logger, deps.Metrics, r)
 }
 
@@ -33,7 +34,7 @@ func addRoutes(r *mux.Router, deps Deps) {
 	// Process and console.
 	r.Handle("/", handleIndex()).Methods(get...)
 	r.Handle("/healthz", handleHealthz()).Methods(get...)
-	r.Handle("/readyz", timeout(handleReadyz(deps.Store, deps.Logger))).Methods(get...)
+	r.Handle("/readyz", timeout(handleReadyz(deps.Store, deps.writes, deps.Logger))).Methods(get...)
 	r.Handle("/metrics", handleMetrics(deps.Gatherer)).Methods(get...)
 
 	// Inbound.

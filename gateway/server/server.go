@@ -32,6 +32,8 @@ type Deps struct {
 	Now      func() time.Time
 	// Transport carries proxied requests; nil: a tuned *http.Transport.
 	Transport http.RoundTripper
+
+	writes *writeHealth // set by NewServer
 }
 
 // Source is one configured inbound endpoint: POST /webhooks/{Name}.
@@ -126,6 +128,7 @@ func withDefaults(deps Deps) Deps {
 	if deps.Transport == nil {
 		deps.Transport = newTransport()
 	}
+	deps.writes = &writeHealth{now: deps.Now}
 	return deps
 }
 

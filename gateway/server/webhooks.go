@@ -56,6 +56,7 @@ func handleWebhook(deps Deps) http.Handler {
 		parsed, err := src.Connector.Parse(req)
 		if err != nil {
 			if err := storeDeadLetter(r, deps, req, err); err != nil {
+				deps.writes.failed()
 				deps.Logger.ErrorContext(r.Context(), "dead letter not stored", "source", name, "err", err)
 				outcome("unavailable")
 				writeErrorCode(w, gateway.CodeUnavailable, "the delivery could not be stored; retry later")
@@ -102,13 +103,18 @@ func ingest(w http.ResponseWriter, r *http.Request, deps Deps, events []gateway.
 	if err != nil {
 		var ge *gateway.Error
 		if errors.As(err, &ge) {
+			if ge.Code == gateway.CodeUnavailable {
+				deps.writes.failed()
+			}
 			writeError(w, r, deps.Logger, err)
 			return res, false
 		}
+		deps.writes.failed()
 		deps.Logger.ErrorContext(r.Context(), "ingest failed", "route", routeTemplate(r), "err", err)
 		writeErrorCode(w, gateway.CodeUnavailable, "the events could not be stored; retry later")
 		return res, false
 	}
+	deps.writes.succeeded()
 	return res, true
 }
 
