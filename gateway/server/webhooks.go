@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -56,7 +57,9 @@ func handleWebhook(deps Deps) http.Handler {
 		parsed, err := src.Connector.Parse(req)
 		if err != nil {
 			if err := storeDeadLetter(r, deps, req, err); err != nil {
-				deps.writes.failed()
+				if !errors.Is(err, context.Canceled) {
+					deps.writes.failed()
+				}
 				deps.Logger.ErrorContext(r.Context(), "dead letter not stored", "source", name, "err", err)
 				outcome("unavailable")
 				writeErrorCode(w, gateway.CodeUnavailable, "the delivery could not be stored; retry later")
@@ -103,13 +106,15 @@ func ingest(w http.ResponseWriter, r *http.Request, deps Deps, events []gateway.
 	if err != nil {
 		var ge *gateway.Error
 		if errors.As(err, &ge) {
-			if ge.Code == gateway.CodeUnavailable {
-				deps.writes.failed()
+			if ge.Code == gateway.CodeUnavailable && !errors.Is(err, context.Canceled) {
+				deps.writes.failed() // a caller who left is no sign of a failing disk
 			}
 			writeError(w, r, deps.Logger, err)
 			return res, false
 		}
-		deps.writes.failed()
+		if !errors.Is(err, context.Canceled) {
+			deps.writes.failed()
+		}
 		deps.Logger.ErrorContext(r.Context(), "ingest failed", "route", routeTemplate(r), "err", err)
 		writeErrorCode(w, gateway.CodeUnavailable, "the events could not be stored; retry later")
 		return res, false
