@@ -38,12 +38,16 @@ import (
 type failingStore struct {
 	*bolt.Store
 	failing atomic.Bool
+	err     error // what a failing Update returns; nil: errInjectedWrite. Set before failing.
 }
 
 var errInjectedWrite = errors.New("write hush.db: no space left on device (injected by the test)")
 
 func (s *failingStore) Update(ctx context.Context, fn func(gateway.Tx) error) error {
 	if s.failing.Load() {
+		if s.err != nil {
+			return s.err
+		}
 		return fmt.Errorf("commit: %w", errInjectedWrite)
 	}
 	return s.Store.Update(ctx, fn)
@@ -248,6 +252,23 @@ func TestStorageThatCannotWriteRefusesIntake(t *testing.T) {
 	}
 	if d := h.dryDecision("ana@example.com"); d.Allowed || d.Reason != "silenced" {
 		t.Errorf("Ana after the retry: %+v, want silenced", d)
+	}
+}
+
+// TestCallerLeavingIsNoStorageFailure: a webhook whose caller went away fails its commit
+// with context.Canceled; that says nothing about the disk, so hush stays ready.
+func TestCallerLeavingIsNoStorageFailure(t *testing.T) {
+	var fs *failingStore
+	h := newHarnessOnStore(t, harnessOptions{}, "", func(s *bolt.Store) gateway.Store {
+		fs = &failingStore{Store: s, err: context.Canceled}
+		return fs
+	})
+	fs.failing.Store(true)
+	if res := h.webhook("d-ana", surveyEvent("d-ana", "ana@example.com", 1), h.clock.Now(), sourceKey); res.status != http.StatusServiceUnavailable {
+		t.Fatalf("webhook whose commit was cancelled: %d %s, want 503", res.status, res.body)
+	}
+	if res := h.do(http.MethodGet, "/readyz", "", nil); res.status != http.StatusOK {
+		t.Errorf("readyz after a cancelled commit: %d %s, want 200", res.status, res.body)
 	}
 }
 
