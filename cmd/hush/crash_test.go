@@ -116,7 +116,7 @@ func crashRound(t *testing.T, bin, cfg, data string, rng *rand.Rand, ledger *cra
 	// The kill comes right after the k-th acknowledgement of this round, while the other
 	// senders are anywhere in their exchange: reading, verifying, waiting for the group
 	// commit, fsyncing, answering.
-	killAfter := int64(1 + rng.IntN(200))
+	killAfter := int64(1 + rng.IntN(100))
 	var acks atomic.Int64
 	killNow := make(chan struct{})
 	var once sync.Once
