@@ -32,19 +32,16 @@ func BenchmarkStartupSnapshot(b *testing.B) {
 			ctx := context.Background()
 			b.ReportAllocs()
 			b.ResetTimer()
-			var keep *policy.Engine
 			for b.Loop() {
-				keep, err = policy.New(ctx, store, policy.Config{DefaultRegion: "ES"})
-				if err != nil {
+				if _, err := policy.New(ctx, store, policy.Config{DefaultRegion: "ES"}); err != nil {
 					b.Fatal(err)
 				}
 			}
 			b.StopTimer()
 			var before, after runtime.MemStats
-			keep = nil
 			runtime.GC()
 			runtime.ReadMemStats(&before)
-			keep, err = policy.New(ctx, store, policy.Config{DefaultRegion: "ES"})
+			keep, err := policy.New(ctx, store, policy.Config{DefaultRegion: "ES"})
 			if err != nil {
 				b.Fatal(err)
 			}
