@@ -35,23 +35,33 @@ func (e *Engine) Decide(ctx context.Context, req gateway.DecisionRequest) ([]gat
 	snap := e.snap.Load()
 	decisions := make([]gateway.Decision, len(req.Recipients))
 	needCaps := e.capsApply(ch, cat)
+	// A customer with nothing in force is not in the snapshot; their timezone (quiet hours)
+	// or tags (an incident scoped to a tag) are read from the store when those apply.
+	needStored := !cat.NeverBlocked() && cat != gateway.CategoryTransactional && cat != gateway.CategoryService &&
+		(e.quietHoursApply(ch) || snap.tagIncident(at, ch, cat))
 	var pending []int // recipients that passed everything but caps
+	var stored []int  // recipients to decide with what the store knows about them
 	for i, r := range req.Recipients {
 		if r == "" {
 			return nil, gateway.Errorf(gateway.CodeInvalid, "recipients[%d]: identity is empty", i)
 		}
-		d := &decisions[i]
-		*d = gateway.Decision{At: at, Recipient: r, Channel: ch, Category: cat, Upstream: req.Upstream, Shadow: req.Shadow}
+		decisions[i] = gateway.Decision{At: at, Recipient: r, Channel: ch, Category: cat, Upstream: req.Upstream, Shadow: req.Shadow}
 		st := snap.lookup(r)
-		if st != nil {
-			d.CustomerID = st.customer.ID
-		}
-		if e.decideFromSnapshot(snap, st, d) {
+		if st == nil && needStored {
+			stored = append(stored, i)
 			continue
 		}
-		d.Allowed = true
-		if needCaps {
+		if e.decideOne(snap, st, &decisions[i]) && needCaps {
 			pending = append(pending, i)
+		}
+	}
+	if len(stored) > 0 {
+		var err error
+		if pending, err = e.decideStored(ctx, snap, decisions, stored, pending, needCaps, !req.Record); err != nil {
+			return nil, err
+		}
+		if !req.Record {
+			return decisions, nil // caps were checked in the same read
 		}
 	}
 	switch {
@@ -66,6 +76,52 @@ func (e *Engine) Decide(ctx context.Context, req gateway.DecisionRequest) ([]gat
 	default:
 		return decisions, nil
 	}
+}
+
+// decideStored decides for the recipients the snapshot does not hold, with what the store knows
+// about them, in one read transaction that also checks caps for a dry check. It returns
+// pending with the recipients that only caps remain for added, in order.
+func (e *Engine) decideStored(ctx context.Context, snap *Snapshot, decisions []gateway.Decision, stored, pending []int, needCaps, dry bool) ([]int, error) {
+	err := e.store.View(ctx, func(tx gateway.Tx) error {
+		for _, i := range stored {
+			c, err := tx.CustomerByIdentity(decisions[i].Recipient)
+			switch {
+			case errors.Is(err, gateway.ErrNotFound):
+				c = nil
+			case err != nil:
+				return fmt.Errorf("looking up a recipient: %w", err)
+			}
+			var st *customerState
+			if c != nil {
+				st = &customerState{customer: c, loc: e.customerLocation(c)}
+			}
+			if e.decideOne(snap, st, &decisions[i]) && needCaps {
+				pending = append(pending, i)
+			}
+		}
+		slices.Sort(pending)
+		if dry && len(pending) > 0 {
+			return e.capsIn(tx, decisions, pending)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, storeError(err, "reading recipients")
+	}
+	return pending, nil
+}
+
+// decideOne decides for one recipient from what is known about them (st: nil when nothing).
+// It reports whether the recipient is allowed so far: only caps remain to check.
+func (e *Engine) decideOne(snap *Snapshot, st *customerState, d *gateway.Decision) bool {
+	if st != nil {
+		d.CustomerID = st.customer.ID
+	}
+	if e.decideFromSnapshot(snap, st, d) {
+		return false
+	}
+	d.Allowed = true
+	return true
 }
 
 // decideFromSnapshot applies every step before caps. It reports whether the decision is final
@@ -138,34 +194,37 @@ func dropForCap(d *gateway.Decision, v capVerdict) {
 
 // dryCheckCaps counts without reserving: the answer to "record": false.
 func (e *Engine) dryCheckCaps(ctx context.Context, decisions []gateway.Decision, pending []int) ([]gateway.Decision, error) {
-	err := e.store.View(ctx, func(tx gateway.Tx) error {
-		for _, i := range pending {
-			d := &decisions[i]
-			cid := d.CustomerID
-			if cid == "" {
-				c, err := tx.CustomerByIdentity(d.Recipient)
-				if errors.Is(err, gateway.ErrNotFound) {
-					continue // never contacted: every cap has room
-				}
-				if err != nil {
-					return fmt.Errorf("looking up a recipient: %w", err)
-				}
-				cid = c.ID
-			}
-			v, err := e.checkCaps(tx, cid, d.Channel, d.Category, d.At)
-			if err != nil {
-				return err
-			}
-			if v.cap != "" {
-				dropForCap(d, v)
-			}
-		}
-		return nil
-	})
+	err := e.store.View(ctx, func(tx gateway.Tx) error { return e.capsIn(tx, decisions, pending) })
 	if err != nil {
 		return nil, storeError(err, "checking frequency caps")
 	}
 	return decisions, nil
+}
+
+// capsIn drops the pending decisions a cap is full for, counting in tx.
+func (e *Engine) capsIn(tx gateway.Tx, decisions []gateway.Decision, pending []int) error {
+	for _, i := range pending {
+		d := &decisions[i]
+		cid := d.CustomerID
+		if cid == "" {
+			c, err := tx.CustomerByIdentity(d.Recipient)
+			if errors.Is(err, gateway.ErrNotFound) {
+				continue // never contacted: every cap has room
+			}
+			if err != nil {
+				return fmt.Errorf("looking up a recipient: %w", err)
+			}
+			cid = c.ID
+		}
+		v, err := e.checkCaps(tx, cid, d.Channel, d.Category, d.At)
+		if err != nil {
+			return err
+		}
+		if v.cap != "" {
+			dropForCap(d, v)
+		}
+	}
+	return nil
 }
 
 // recordDecisions checks and reserves cap slots and writes the audit log in one transaction.
@@ -176,6 +235,9 @@ func (e *Engine) recordDecisions(ctx context.Context, decisions []gateway.Decisi
 	var result []gateway.Decision
 	err := e.update(ctx, "recording decisions", func(tx gateway.Tx, ch *changes) error {
 		result = slices.Clone(decisions)
+		if err := resolveCustomers(tx, result); err != nil {
+			return err
+		}
 		for _, i := range pending {
 			d := &result[i]
 			if d.CustomerID == "" {
@@ -220,6 +282,27 @@ func (e *Engine) recordDecisions(ctx context.Context, decisions []gateway.Decisi
 	return result, nil
 }
 
+// resolveCustomers fills in the customer of decisions about recipients the snapshot did not
+// hold (customers with nothing in force), so that the audit log and the cap counters name
+// them. A recipient hush does not know stays without one.
+func resolveCustomers(tx gateway.Tx, decisions []gateway.Decision) error {
+	for i := range decisions {
+		d := &decisions[i]
+		if d.CustomerID != "" {
+			continue
+		}
+		c, err := tx.CustomerByIdentity(d.Recipient)
+		if errors.Is(err, gateway.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("looking up a recipient: %w", err)
+		}
+		d.CustomerID = c.ID
+	}
+	return nil
+}
+
 // recordLater queues the decisions of a send no cap covers for the batched decision log (see
 // recorder.go): the same records recordDecisions writes, with their ids made now so the
 // caller (and Release) can name them.
@@ -227,7 +310,9 @@ func (e *Engine) recordLater(ctx context.Context, decisions []gateway.Decision, 
 	for i := range decisions {
 		d := &decisions[i]
 		d.ID = gateway.NewID("dec", d.At)
-		if d.Allowed && d.CustomerID != "" && !d.Category.NeverBlocked() {
+		// The customer may be known only to the store: the contact's id is made now (Release
+		// names it) and the contact written only if a customer turns up (writeOp).
+		if d.Allowed && !d.Category.NeverBlocked() {
 			d.ContactID = gateway.NewID("con", d.At)
 		}
 	}

@@ -144,18 +144,12 @@ func (e *Engine) SnapshotSize() int {
 	return c.ActiveSilences + c.ActiveOptOuts + c.OpenIncidents
 }
 
-// rebuild loads the whole snapshot from the store.
+// rebuild loads the whole snapshot from the store: the customers with a silence or an
+// opt-out in force (the others are not in the snapshot; see Snapshot) and open incidents.
 func (e *Engine) rebuild(ctx context.Context) error {
 	now := e.now()
 	var snap *Snapshot
 	err := e.store.View(ctx, func(tx gateway.Tx) error {
-		customers := map[string]*gateway.Customer{}
-		if err := tx.ForEachCustomer(func(c *gateway.Customer) error {
-			customers[c.ID] = c
-			return nil
-		}); err != nil {
-			return fmt.Errorf("listing customers: %w", err)
-		}
 		silences, err := allPages(func(p gateway.Page) ([]gateway.Silence, string, error) {
 			return tx.Silences(gateway.SilenceQuery{ActiveAt: now, Page: p})
 		})
@@ -180,9 +174,28 @@ func (e *Engine) rebuild(ctx context.Context) error {
 		for _, o := range optOuts {
 			optOutsOf[o.CustomerID] = append(optOutsOf[o.CustomerID], o)
 		}
-		states := make([]*customerState, 0, len(customers))
-		for id, c := range customers {
-			states = append(states, newCustomerState(c, silencesOf[id], optOutsOf[id], e.customerLocation(c), now))
+		ids := make([]string, 0, len(silencesOf)+len(optOutsOf))
+		for id := range silencesOf {
+			ids = append(ids, id)
+		}
+		for id := range optOutsOf {
+			if _, ok := silencesOf[id]; !ok {
+				ids = append(ids, id)
+			}
+		}
+		slices.Sort(ids) // read in key order: fewer pages touched
+		states := make([]*customerState, 0, len(ids))
+		for _, id := range ids {
+			c, err := tx.Customer(id)
+			if errors.Is(err, gateway.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("reading customer %s: %w", id, err)
+			}
+			if st := newCustomerState(c, silencesOf[id], optOutsOf[id], e.customerLocation(c), now); st.stateful() {
+				states = append(states, st)
+			}
 		}
 		snap = buildSnapshot(states, incidents)
 		return nil
@@ -279,7 +292,11 @@ func (e *Engine) loadCustomerState(tx gateway.Tx, id string, now time.Time) (*cu
 	if err != nil {
 		return nil, fmt.Errorf("reading opt-outs of customer %s: %w", id, err)
 	}
-	return newCustomerState(c, silences, optOuts, e.customerLocation(c), now), nil
+	st := newCustomerState(c, silences, optOuts, e.customerLocation(c), now)
+	if !st.stateful() {
+		return nil, nil // nothing to enforce: out of the snapshot
+	}
+	return st, nil
 }
 
 func (e *Engine) openIncidents(tx gateway.Tx) ([]gateway.Incident, error) {

@@ -201,6 +201,11 @@ func (r *recorder) commit(batch []recordOp) {
 
 // writeOp writes one operation in tx: the same writes recordDecisions and Release make.
 func writeOp(tx gateway.Tx, op *recordOp) error {
+	if !op.release {
+		if err := resolveCustomers(tx, op.decisions); err != nil {
+			return err
+		}
+	}
 	for i := range op.decisions {
 		d := &op.decisions[i]
 		if op.release {
@@ -211,6 +216,9 @@ func writeOp(tx gateway.Tx, op *recordOp) error {
 				return fmt.Errorf("releasing contact %s: %w", d.ContactID, err)
 			}
 			continue
+		}
+		if d.CustomerID == "" {
+			d.ContactID = "" // a recipient hush does not know: no customer, no contact
 		}
 		if d.ContactID != "" {
 			c := &gateway.Contact{ID: d.ContactID, CustomerID: d.CustomerID, At: d.At,
