@@ -119,8 +119,21 @@ func runScaleScenario(ctx context.Context, o benchOptions, progress io.Writer) (
 		r.FileBytes = fi.Size()
 	}
 
+	serveDir := dir
+	if o.DataCache != "" {
+		// The child records decisions: it runs on a copy, so the cache stays as it was built.
+		tmp, err := os.MkdirTemp(o.TempDir, "hush-bench-scale-run-")
+		if err != nil {
+			return nil, fmt.Errorf("create data directory: %w", err)
+		}
+		defer os.RemoveAll(tmp)
+		if err := copyFile(filepath.Join(dir, "hush.db"), filepath.Join(tmp, "hush.db")); err != nil {
+			return nil, fmt.Errorf("copy the cached data: %w", err)
+		}
+		serveDir = tmp
+	}
 	fmt.Fprintf(progress, "scale: starting hush serve as a child process\n")
-	child, err := startChild(ctx, dir)
+	child, err := startChild(ctx, serveDir)
 	if err != nil {
 		return nil, err
 	}
@@ -458,4 +471,22 @@ func (t *tailBuffer) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return string(t.buf)
+}
+
+// copyFile copies src to dst (a new file, mode 0600).
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }

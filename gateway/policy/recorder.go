@@ -55,7 +55,7 @@ type recordOp struct {
 }
 
 const (
-	maxQueued       = 4096 // operations (one per send) waiting
+	maxQueued       = 512  // operations (one per send) waiting: tens of thousands of decisions at most
 	maxBatchRecords = 8192 // decisions per transaction
 	retryWait       = 200 * time.Millisecond
 	maxRetryWait    = 5 * time.Second
