@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -19,12 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/hush-gateway/hush/connectors"
-	"github.com/hush-gateway/hush/connectors/generic"
 	"github.com/hush-gateway/hush/gateway"
-	"github.com/hush-gateway/hush/gateway/policy"
 	"github.com/hush-gateway/hush/gateway/server"
 	"github.com/hush-gateway/hush/storage/bolt"
 )
@@ -54,65 +48,11 @@ func (s *failingStore) Update(ctx context.Context, fn func(gateway.Tx) error) er
 }
 
 // newHarnessOnStore is newHarness over a store the test chooses: a bbolt file at dbPath
-// ("": in t.TempDir()), reached through wrap (nil: directly).
+// ("": in t.TempDir()), with fsync, reached through wrap (nil: directly).
 func newHarnessOnStore(t *testing.T, opts harnessOptions, dbPath string, wrap func(*bolt.Store) gateway.Store) *harness {
 	t.Helper()
-	if dbPath == "" {
-		dbPath = filepath.Join(t.TempDir(), "hush.db")
-	}
-	h := &harness{t: t, clock: &clock{t: testStart}, upstream: newRecordingUpstream(t)}
-	real, err := bolt.Open(dbPath, bolt.Options{})
-	if err != nil {
-		t.Fatalf("opening store: %v", err)
-	}
-	t.Cleanup(func() { _ = real.Close() })
-	h.store = real
-	var store gateway.Store = real
-	if wrap != nil {
-		store = wrap(real)
-	}
-	rules, err := policy.CompileRules([]gateway.RuleSpec{lowCSAT})
-	if err != nil {
-		t.Fatalf("compiling rules: %v", err)
-	}
-	h.engine, err = policy.New(context.Background(), store, policy.Config{
-		Rules: rules, Caps: opts.caps, QuietHours: opts.quietHours, DefaultRegion: "ES", Now: h.clock.Now,
-	})
-	if err != nil {
-		t.Fatalf("starting engine: %v", err)
-	}
-	src, err := connectors.Source(gateway.SourceConfig{Name: "tool", Kind: generic.Kind, Secret: sourceKey, DefaultRegion: "ES"})
-	if err != nil {
-		t.Fatalf("generic source: %v", err)
-	}
-	upstreams := map[string]server.Upstream{}
-	for _, u := range opts.upstreams {
-		if u.URL == nil {
-			u.URL = mustURL(t, h.upstream.srv.URL+"/base")
-		}
-		upstreams[u.Name] = u
-	}
-	h.registry = prometheus.NewRegistry()
-	h.logs = &lockedBuffer{}
-	h.handler = server.NewServer(server.Deps{
-		Logger:    slog.New(slog.NewJSONHandler(h.logs, nil)),
-		Store:     store,
-		Engine:    h.engine,
-		Sources:   map[string]server.Source{"tool": {Name: "tool", Kind: generic.Kind, Connector: src}},
-		Upstreams: upstreams,
-		Tokens: []server.Token{
-			{Name: "ops", Token: adminToken, Role: server.RoleAdmin},
-			{Name: "crm", Token: decideToken, Role: server.RoleDecide},
-		},
-		Limits:        server.Limits{Body: opts.bodyLimit},
-		DefaultRegion: "ES",
-		Metrics:       server.NewMetrics(h.registry),
-		Gatherer:      h.registry,
-		Now:           h.clock.Now,
-	})
-	h.srv = httptest.NewServer(h.handler)
-	t.Cleanup(h.srv.Close)
-	return h
+	opts.dbPath, opts.wrap, opts.fsync = dbPath, wrap, true
+	return newHarness(t, opts)
 }
 
 // dryDecision asks the decision API about one address without recording anything.

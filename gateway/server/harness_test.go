@@ -91,6 +91,11 @@ type harnessOptions struct {
 	quietHours []gateway.QuietHoursSpec
 	upstreams  []server.Upstream // URL nil: the recording upstream
 	bodyLimit  int64
+	// The store: a bbolt file at dbPath ("": in t.TempDir()), with fsync or not, reached
+	// through wrap (nil: directly).
+	dbPath string
+	fsync  bool
+	wrap   func(*bolt.Store) gateway.Store
 }
 
 var lowCSAT = gateway.RuleSpec{
@@ -102,12 +107,20 @@ var lowCSAT = gateway.RuleSpec{
 func newHarness(t *testing.T, opts harnessOptions) *harness {
 	t.Helper()
 	h := &harness{t: t, clock: &clock{t: testStart}, upstream: newRecordingUpstream(t)}
-	store, err := bolt.Open(filepath.Join(t.TempDir(), "hush.db"), bolt.Options{NoSync: true})
+	dbPath := opts.dbPath
+	if dbPath == "" {
+		dbPath = filepath.Join(t.TempDir(), "hush.db")
+	}
+	real, err := bolt.Open(dbPath, bolt.Options{NoSync: !opts.fsync})
 	if err != nil {
 		t.Fatalf("opening store: %v", err)
 	}
-	t.Cleanup(func() { _ = store.Close() })
-	h.store = store
+	t.Cleanup(func() { _ = real.Close() })
+	h.store = real
+	var store gateway.Store = real
+	if opts.wrap != nil {
+		store = opts.wrap(real)
+	}
 	rules, err := policy.CompileRules([]gateway.RuleSpec{lowCSAT})
 	if err != nil {
 		t.Fatalf("compiling rules: %v", err)
