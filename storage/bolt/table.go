@@ -62,14 +62,16 @@ func (t *table[T]) put(tx *bbolt.Tx, rec *T) error {
 	if err := checkID(t.kind+" id", id); err != nil {
 		return err
 	}
-	old, err := t.get(tx, id)
-	switch {
-	case err == nil:
+	// Most puts are of new records (decisions, contacts, events): look before decoding, so
+	// that they cost one lookup and no error value.
+	if raw := tx.Bucket(t.bucket).Get([]byte(id)); raw != nil {
+		old := new(T)
+		if err := json.Unmarshal(raw, old); err != nil {
+			return fmt.Errorf("decode %s %q: %w", t.kind, id, err)
+		}
 		if err := t.unindex(tx, old, id); err != nil {
 			return err
 		}
-	case !isNotFound(err):
-		return err
 	}
 	data, err := json.Marshal(rec)
 	if err != nil {
