@@ -57,6 +57,10 @@ func NormalizeEmail(s string) (Identity, error) {
 	if !utf8.ValidString(s) {
 		return "", fmt.Errorf("email %q is not valid UTF-8", s)
 	}
+	if plainAddress(s) {
+		// The common case, checked without net/mail (a parse per recipient of every send).
+		return Identity("email:" + s), nil
+	}
 	addr, err := mail.ParseAddress(s)
 	if err != nil || addr.Address != s || addr.Name != "" {
 		return "", fmt.Errorf("%q is not an email address", s)
@@ -188,4 +192,39 @@ func ParseIdentity(s, defaultRegion string) (Identity, error) {
 		}
 		return VendorIdentity(kind, value)
 	}
+}
+
+// plainAddress reports whether s is a lower-case address of the plainest form, which
+// net/mail accepts unchanged: a dot-atom of letters, digits and . _ % + - before one @, and
+// a domain of letter, digit and hyphen labels separated by single dots. Anything else takes
+// the full parse (FuzzPlainAddress holds the two to the same verdict).
+func plainAddress(s string) bool {
+	at := strings.IndexByte(s, '@')
+	if at <= 0 || at == len(s)-1 {
+		return false
+	}
+	return dotAtom(s[:at], func(c byte) bool {
+		return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '%' || c == '+' || c == '-'
+	}) && dotAtom(s[at+1:], func(c byte) bool {
+		return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-'
+	})
+}
+
+// dotAtom reports whether s is non-empty runs of ok bytes separated by single dots.
+func dotAtom(s string, ok func(byte) bool) bool {
+	run := 0
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '.':
+			if run == 0 {
+				return false
+			}
+			run = 0
+		case ok(c):
+			run++
+		default:
+			return false
+		}
+	}
+	return run > 0
 }

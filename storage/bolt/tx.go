@@ -60,10 +60,14 @@ func (t *tx) Customer(id string) (*gateway.Customer, error) {
 	return c, nil
 }
 
+// errNoCustomerWithIdentity is CustomerByIdentity's answer for an identity nobody has.
+var errNoCustomerWithIdentity = fmt.Errorf("customer with identity: %w", gateway.ErrNotFound)
+
 func (t *tx) CustomerByIdentity(id gateway.Identity) (*gateway.Customer, error) {
 	owner := t.bucket(bucketIdentities).Get([]byte(id))
 	if owner == nil {
-		return nil, fmt.Errorf("customer with identity: %w", gateway.ErrNotFound)
+		// Most recipients of a send are strangers: a shared error value, not one per lookup.
+		return nil, errNoCustomerWithIdentity
 	}
 	return t.Customer(string(owner))
 }
