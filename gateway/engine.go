@@ -78,7 +78,9 @@ type Engine interface {
 	Ingest(ctx context.Context, events []Event, ignored int) (IngestResult, error)
 	// Decide answers for each recipient, in order (DESIGN §2 decision order).
 	Decide(ctx context.Context, req DecisionRequest) ([]Decision, error)
-	// Release gives back the cap slots taken by decisions whose send failed upstream.
+	// Release gives back the cap slots taken by decisions whose send did not happen (the
+	// upstream failed, or the connector left the recipient out) and marks the recorded
+	// decisions unsent.
 	Release(ctx context.Context, decisions []Decision) error
 
 	CreateSilence(ctx context.Context, in SilenceInput) (*Silence, error)

@@ -312,6 +312,9 @@ type Decision struct {
 	// ContactID is the cap reservation taken for an allowed, recorded send; releasing it
 	// (upstream failure) gives the slot back.
 	ContactID string `json:"contact_id,omitempty"`
+	// Unsent marks an allowed send that did not happen: the upstream failed, or the
+	// connector had to leave the recipient out. Its cap slot was given back.
+	Unsent bool `json:"unsent,omitempty"`
 }
 
 // Contact is one counted outbound contact, the unit of frequency caps.

@@ -345,11 +345,12 @@ func (e *Engine) customerFor(tx gateway.Tx, id gateway.Identity, now time.Time) 
 	return c, true, nil
 }
 
-// Release gives back the cap slots of decisions whose send failed upstream.
+// Release gives back the cap slots of decisions whose send did not happen and marks the
+// recorded ones unsent in the audit log.
 func (e *Engine) Release(ctx context.Context, decisions []gateway.Decision) error {
 	var held bool
 	for i := range decisions {
-		held = held || decisions[i].ContactID != ""
+		held = held || decisions[i].ContactID != "" || decisions[i].ID != ""
 	}
 	if !held {
 		return nil
@@ -366,15 +367,7 @@ func (e *Engine) Release(ctx context.Context, decisions []gateway.Decision) erro
 		}
 	}
 	return e.update(ctx, "releasing cap slots", func(tx gateway.Tx, _ *changes) error {
-		for i := range decisions {
-			d := &decisions[i]
-			if d.ContactID == "" {
-				continue
-			}
-			if err := tx.DeleteContact(d.CustomerID, d.ContactID); err != nil && !errors.Is(err, gateway.ErrNotFound) {
-				return fmt.Errorf("releasing contact %s: %w", d.ContactID, err)
-			}
-		}
-		return nil
+		op := recordOp{decisions: slices.Clone(decisions), release: true}
+		return writeOp(tx, &op)
 	})
 }

@@ -47,7 +47,8 @@ type recorder struct {
 	abandon chan struct{} // closed when close gives up waiting: stop retrying a broken store
 }
 
-// recordOp is one Decide's decisions to write, or one Release's contacts to delete.
+// recordOp is one Decide's decisions to write, or one Release's: contacts to delete and
+// decisions to mark unsent.
 type recordOp struct {
 	seq       uint64
 	decisions []gateway.Decision
@@ -201,24 +202,30 @@ func (r *recorder) commit(batch []recordOp) {
 
 // writeOp writes one operation in tx: the same writes recordDecisions and Release make.
 func writeOp(tx gateway.Tx, op *recordOp) error {
-	if !op.release {
-		if err := resolveCustomers(tx, op.decisions); err != nil {
-			return err
-		}
+	// The same resolution as when the decisions were first written, so that a release
+	// rewrites each record as it was, marked unsent.
+	if err := resolveCustomers(tx, op.decisions); err != nil {
+		return err
 	}
 	for i := range op.decisions {
 		d := &op.decisions[i]
-		if op.release {
-			if d.ContactID == "" {
-				continue
-			}
-			if err := tx.DeleteContact(d.CustomerID, d.ContactID); err != nil && !errors.Is(err, gateway.ErrNotFound) {
-				return fmt.Errorf("releasing contact %s: %w", d.ContactID, err)
-			}
-			continue
-		}
 		if d.CustomerID == "" {
 			d.ContactID = "" // a recipient hush does not know: no customer, no contact
+		}
+		if op.release {
+			if d.ContactID != "" {
+				if err := tx.DeleteContact(d.CustomerID, d.ContactID); err != nil && !errors.Is(err, gateway.ErrNotFound) {
+					return fmt.Errorf("releasing contact %s: %w", d.ContactID, err)
+				}
+			}
+			if d.ID == "" {
+				continue // never recorded
+			}
+			d.Unsent = true
+			if err := tx.PutDecision(d); err != nil {
+				return fmt.Errorf("marking a decision unsent: %w", err)
+			}
+			continue
 		}
 		if d.ContactID != "" {
 			c := &gateway.Contact{ID: d.ContactID, CustomerID: d.CustomerID, At: d.At,

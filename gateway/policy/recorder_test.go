@@ -141,8 +141,17 @@ func TestBatchedDecisionLog(t *testing.T) {
 	if err := e.FlushDecisions(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, contacts := storedDecisions(t, s); contacts != 40*39 {
+	got, contacts = storedDecisions(t, s)
+	if contacts != 40*39 {
 		t.Fatalf("after a release: %d contacts, want %d", contacts, 40*39)
+	}
+	for _, d := range got {
+		if d.ID == ds[0].ID && (!d.Unsent || !d.Allowed || d.CustomerID == "") {
+			t.Fatalf("the released decision is stored as %+v, want it allowed, unsent and still the customer's", d)
+		}
+		if d.ID != ds[0].ID && d.Unsent {
+			t.Fatalf("decision %s marked unsent by another send's release", d.ID)
+		}
 	}
 
 	// Closed: what is queued is written, and later decisions are committed at once.
@@ -202,5 +211,35 @@ func TestFlushWaitsOnlyForWhatWasQueued(t *testing.T) {
 	}
 	if r.DecisionsByReason["allowed"] != 1 {
 		t.Fatalf("report = %+v", r.DecisionsByReason)
+	}
+}
+
+func TestReleaseMarksCommittedDecisionsUnsent(t *testing.T) {
+	e, s := batchedEngine(t, gateway.CapSpec{Channel: "sms", Category: "marketing", Max: 1, Per: dayDur(30)})
+	ctx := context.Background()
+	req := gateway.DecisionRequest{Channel: gateway.ChannelSMS, Category: gateway.CategoryMarketing, Record: true,
+		Recipients: []gateway.Identity{phone("+34600111222")}}
+	ds, err := e.Decide(ctx, req)
+	if err != nil || !ds[0].Allowed {
+		t.Fatalf("send: %+v, %v", ds, err)
+	}
+	if err := e.Release(ctx, ds); err != nil {
+		t.Fatal(err)
+	}
+	got, contacts := storedDecisions(t, s)
+	if len(got) != 1 || !got[0].Unsent || contacts != 0 {
+		t.Fatalf("after the release: %+v, %d contacts; want one unsent decision and no contact", got, contacts)
+	}
+	// The slot is free again, and the report says the send did not happen.
+	again, err := e.Decide(ctx, req)
+	if err != nil || !again[0].Allowed {
+		t.Fatalf("after the release the cap is still taken: %+v, %v", again, err)
+	}
+	r, err := e.Report(ctx, engineStart.Add(-time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.DecisionsByReason["unsent"] != 1 || r.DecisionsByReason["allowed"] != 1 {
+		t.Fatalf("report by reason = %v", r.DecisionsByReason)
 	}
 }

@@ -63,11 +63,14 @@ func (e *Engine) Report(ctx context.Context, since time.Time) (*gateway.Report, 
 }
 
 func (e *Engine) countDecision(r *gateway.Report, d *gateway.Decision) {
-	outcome := "allowed"
-	if !d.Allowed {
+	outcome, reason := "allowed", cmp.Or(d.Reason, "allowed")
+	switch {
+	case !d.Allowed:
 		outcome = "dropped"
+	case d.Unsent:
+		outcome, reason = "unsent", "unsent" // allowed, but the upstream never took it
 	}
-	r.DecisionsByReason[cmp.Or(d.Reason, "allowed")]++
+	r.DecisionsByReason[reason]++
 	bump(r.DecisionsByChannel, string(d.Channel), outcome)
 	bump(r.DecisionsByUpstream, cmp.Or(d.Upstream, "api"), outcome)
 	if d.Allowed || d.Shadow || d.Defer {

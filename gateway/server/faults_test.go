@@ -403,6 +403,9 @@ func TestProxyUpstreamFailuresAnswer502AndKeepNoSlot(t *testing.T) {
 			if n := h.contacts(tt.email); n != 0 {
 				t.Errorf("%d contacts recorded for a send that never happened", n)
 			}
+			if ds := h.decisionsAbout(tt.email); len(ds) != 1 || !ds[0].Allowed || !ds[0].Unsent {
+				t.Errorf("the audit log holds %+v, want the one decision marked unsent", ds)
+			}
 			if strings.Contains(h.logs.String(), tt.email) {
 				t.Errorf("the failure's log names the recipient: %s", h.logs)
 			}
@@ -479,4 +482,23 @@ func TestSlowUpstreamDoesNotExhaustHush(t *testing.T) {
 			t.Errorf("held%d: %d contacts kept for a send that timed out", i, n)
 		}
 	}
+}
+
+// decisionsAbout lists the recorded decisions about an email address.
+func (h *harness) decisionsAbout(email string) []gateway.Decision {
+	h.t.Helper()
+	var out []gateway.Decision
+	err := h.store.View(context.Background(), func(tx gateway.Tx) error {
+		ds, _, err := tx.Decisions(gateway.DecisionQuery{Page: gateway.Page{Limit: 1000}})
+		for _, d := range ds {
+			if d.Recipient == gateway.Identity("email:"+email) {
+				out = append(out, d)
+			}
+		}
+		return err
+	})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return out
 }

@@ -505,7 +505,7 @@ func (p *proxyExchange) releaseUnkept(ctx context.Context, plan *sendPlan) {
 func (p *proxyExchange) releaseDecisions(ctx context.Context, decisions []gateway.Decision) {
 	var taken []gateway.Decision
 	for _, d := range decisions {
-		if d.Allowed && d.ContactID != "" {
+		if d.Allowed && (d.ContactID != "" || d.ID != "") {
 			taken = append(taken, d)
 		}
 	}
