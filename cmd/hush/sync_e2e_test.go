@@ -126,6 +126,9 @@ upstreams:
 	}
 	// The jobs are counted for /metrics, per upstream.
 	_, metrics := h.request(http.MethodGet, "/metrics", nil, nil)
+	if !strings.Contains(string(metrics), "hush_decision_log_queued ") {
+		t.Errorf("/metrics has no hush_decision_log_queued (serve batches the decision log)")
+	}
 	for name := range vendors {
 		want := `hush_outbox_attempts_total{kind="sync",outcome="delivered",target="` + name + `"}`
 		if !strings.Contains(string(metrics), want) {

@@ -124,6 +124,15 @@ func (e *Engine) FlushDecisions(ctx context.Context) error {
 	return e.rec.flush(ctx)
 }
 
+// DecisionLogStats reports the sends queued for the batched decision log and not yet
+// committed, and how many of its commits failed; zeros without BatchDecisionLog.
+func (e *Engine) DecisionLogStats() (queued int, failedCommits uint64) {
+	if e.rec == nil {
+		return 0, 0
+	}
+	return e.rec.stats()
+}
+
 // Close writes what the decision log has queued; decisions recorded afterwards are committed
 // one by one. It does not close the store.
 func (e *Engine) Close(ctx context.Context) error {

@@ -37,6 +37,7 @@ type recorder struct {
 
 	enqueue sync.Mutex    // orders sequence numbers with the queue
 	queued  atomic.Uint64 // sequence number of the last operation queued
+	failed  atomic.Uint64 // commits that failed (and were retried)
 
 	mu        sync.Mutex
 	committed uint64 // sequence number of the last operation committed
@@ -88,6 +89,14 @@ func (r *recorder) add(ctx context.Context, op recordOp) (bool, error) {
 	case <-ctx.Done():
 		return false, ctx.Err()
 	}
+}
+
+// stats reports the operations queued and not yet committed, and the failed commits.
+func (r *recorder) stats() (int, uint64) {
+	r.mu.Lock()
+	committed := r.committed
+	r.mu.Unlock()
+	return int(r.queued.Load() - min(committed, r.queued.Load())), r.failed.Load()
 }
 
 // flush waits until every operation queued before the call is committed.
@@ -184,6 +193,7 @@ func (r *recorder) commit(batch []recordOp) {
 		if err == nil {
 			break
 		}
+		r.failed.Add(1)
 		r.log.Error("writing the decision log failed; retrying", "err", err, "operations", len(batch))
 		select {
 		case <-time.After(wait):

@@ -119,6 +119,9 @@ func TestBatchedDecisionLog(t *testing.T) {
 	if err := e.FlushDecisions(ctx); err != nil {
 		t.Fatal(err)
 	}
+	if queued, failed := e.DecisionLogStats(); queued != 0 || failed < 2 {
+		t.Fatalf("after the flush: %d sends queued, %d failed commits (want 0 and the 2 injected)", queued, failed)
+	}
 	got, contacts := storedDecisions(t, s)
 	if len(got) != 40*40 || contacts != 40*39 {
 		t.Fatalf("stored %d decisions and %d contacts, want %d and %d", len(got), contacts, 40*40, 40*39)

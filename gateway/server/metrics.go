@@ -70,6 +70,28 @@ func (m *Metrics) registerSnapshotGauge(engine any) {
 	}, func() float64 { return float64(sizer.SnapshotSize()) }))
 }
 
+// decisionLogWatcher is implemented by engines that write their decision log in batches.
+type decisionLogWatcher interface {
+	DecisionLogStats() (queued int, failedCommits uint64)
+}
+
+// registerDecisionLogGauges exports the batched decision log's backlog and failed commits,
+// for engines that have one.
+func (m *Metrics) registerDecisionLogGauges(engine any) {
+	w, ok := engine.(decisionLogWatcher)
+	if !ok || m.reg == nil {
+		return
+	}
+	_ = m.reg.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "hush_decision_log_queued",
+		Help: "Sends whose decisions are queued for the batched decision log and not yet committed (bounded; senders wait when it is full).",
+	}, func() float64 { q, _ := w.DecisionLogStats(); return float64(q) }))
+	_ = m.reg.Register(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "hush_decision_log_failed_commits_total",
+		Help: "Commits of the batched decision log that failed and were retried (storage trouble).",
+	}, func() float64 { _, f := w.DecisionLogStats(); return float64(f) }))
+}
+
 // registerWriteGauge exports whether storage's last write failed (full or read-only disk):
 // webhooks are answered 503 meanwhile. Refused on a second server sharing the registry.
 func (m *Metrics) registerWriteGauge(writes *writeHealth) {

@@ -18,6 +18,7 @@ func newRouter(deps Deps) http.Handler {
 	r.MethodNotAllowedHandler = handleMethodNotAllowed()
 	addRoutes(r, deps)
 	deps.Metrics.registerSnapshotGauge(deps.Engine)
+	deps.Metrics.registerDecisionLogGauges(deps.Engine)
 	deps.Metrics.registerWriteGauge(deps.writes)
 	return accessLog(deps.Logger, deps.Metrics, r)
 }
