@@ -68,7 +68,7 @@ func (w *Worker) sync(ctx context.Context, m *gateway.OutboxMessage) (outcome, e
 	if deadline := startOf(m).Add(w.cfg.MaxAge); now.After(deadline) && !m.NextAttempt.After(deadline) {
 		return w.die(ctx, m.ID, now, w.gaveUp())
 	}
-	if !w.limits.allow("sync:"+m.Target, now) {
+	if !w.syncs.allow(m.Target, now) {
 		return skipped, nil
 	}
 	plan, err := w.planSync(ctx, m.Target, target.Category, m.CustomerID, now)

@@ -44,6 +44,8 @@ const (
 	DefaultMaxAge       = 24 * time.Hour
 	DefaultRate         = 1.0 // attempts per second per alert
 	DefaultBurst        = 10
+	DefaultSyncRate     = 20.0 // sync jobs per second per upstream (each makes 1–3 calls)
+	DefaultSyncBurst    = 100
 	DefaultPollInterval = time.Second
 	DefaultBatchSize    = 500
 	DefaultRetryMax     = 2
@@ -83,6 +85,11 @@ type Config struct {
 	// waits for a later pass; it is not a failed attempt.
 	Rate  float64
 	Burst int
+	// SyncRate and SyncBurst are the same for each synced upstream's sync jobs (defaults
+	// 20/s and 100): a vendor's API takes many more calls than a team's Slack channel, and
+	// the first reconcile of a list may queue one job per silenced customer.
+	SyncRate  float64
+	SyncBurst int
 	// PollInterval is how often Run looks for due messages (default 1s); Wake runs early.
 	PollInterval time.Duration
 	// BatchSize bounds the messages one pass reads (default 500); the rest wait a pass.
@@ -109,6 +116,7 @@ type Worker struct {
 	cfg    Config
 	client *retryablehttp.Client
 	limits *limiter
+	syncs  *limiter // per synced upstream
 	wake   chan struct{}
 	pass   sync.Mutex
 	// jitter picks the wait in [0, d] for the persisted schedule.
@@ -135,6 +143,12 @@ func New(cfg Config) (*Worker, error) {
 	}
 	if cfg.Burst <= 0 {
 		cfg.Burst = DefaultBurst
+	}
+	if cfg.SyncRate <= 0 {
+		cfg.SyncRate = DefaultSyncRate
+	}
+	if cfg.SyncBurst <= 0 {
+		cfg.SyncBurst = DefaultSyncBurst
 	}
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = DefaultPollInterval
@@ -172,6 +186,7 @@ func New(cfg Config) (*Worker, error) {
 	w := &Worker{
 		cfg:    cfg,
 		limits: newLimiter(cfg.Rate, cfg.Burst),
+		syncs:  newLimiter(cfg.SyncRate, cfg.SyncBurst),
 		wake:   make(chan struct{}, 1),
 		jitter: fullJitter,
 	}

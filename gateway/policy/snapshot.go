@@ -132,8 +132,12 @@ func (s *Snapshot) apply(changed map[string]*customerState, incidents []gateway.
 	}
 	var idShards [shardCount][]idChange
 	var custShards [shardCount][]string
-	for cid := range changed {
-		if old := s.customers[shardOf(cid)][cid]; old != nil {
+	for cid, st := range changed {
+		old := s.customers[shardOf(cid)][cid]
+		if old == nil && st == nil {
+			continue // not held before, not held now (nothing in force): no shard to copy
+		}
+		if old != nil {
 			for _, id := range old.customer.Identities {
 				sh := shardOf(string(id))
 				idShards[sh] = append(idShards[sh], idChange{id: id, from: cid})
