@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -158,7 +159,8 @@ func ParseDuration(s string) (time.Duration, error) {
 			return 0, fmt.Errorf("invalid duration %q: unknown unit %q (use s, m, h, d or w)", orig, s[:j])
 		}
 		s = s[j:]
-		v := num * float64(unit)
+		// Rounded, not truncated: 32.230147151 s is 32230147150.999996 ns in floating point.
+		v := math.Round(num * float64(unit))
 		// The bound holds for the total too: parts that each fit could wrap the sum around
 		// ("7000w" five times) into a short, wrong duration.
 		if v > float64(1<<62) || total > 1<<62-time.Duration(v) {
