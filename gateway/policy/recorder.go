@@ -44,6 +44,7 @@ type recorder struct {
 	committed uint64 // sequence number of the last operation committed
 	changed   chan struct{}
 	closed    bool
+	stop      chan struct{} // closed by close: an add waiting for room gives up
 
 	done    chan struct{}
 	abandon chan struct{} // closed when close gives up waiting: stop retrying a broken store
@@ -66,7 +67,7 @@ const (
 
 func newRecorder(store gateway.Store, log *slog.Logger) *recorder {
 	r := &recorder{store: store, log: log, queue: make(chan recordOp, maxQueued),
-		changed: make(chan struct{}), done: make(chan struct{}), abandon: make(chan struct{})}
+		changed: make(chan struct{}), stop: make(chan struct{}), done: make(chan struct{}), abandon: make(chan struct{})}
 	go r.run()
 	return r
 }
@@ -87,6 +88,8 @@ func (r *recorder) add(ctx context.Context, op recordOp) (bool, error) {
 	case r.queue <- op:
 		r.queued.Store(op.seq)
 		return true, nil
+	case <-r.stop:
+		return false, nil // closing: written synchronously instead
 	case <-ctx.Done():
 		return false, ctx.Err()
 	}
@@ -129,16 +132,18 @@ func (r *recorder) flush(ctx context.Context) error {
 // close stops taking operations, writes what is queued, and returns when it is committed
 // (or ctx ends: what is left is lost, and said so).
 func (r *recorder) close(ctx context.Context) error {
-	r.enqueue.Lock()
+	// Stop before taking the queue: an add may hold it waiting for room that a failing
+	// store never makes.
 	r.mu.Lock()
 	if r.closed {
 		r.mu.Unlock()
-		r.enqueue.Unlock()
 		<-r.done
 		return nil
 	}
 	r.closed = true
+	close(r.stop)
 	r.mu.Unlock()
+	r.enqueue.Lock()
 	close(r.queue)
 	r.enqueue.Unlock()
 	select {

@@ -2,7 +2,11 @@ package policy
 
 import (
 	"context"
+	"errors"
+	"io"
+	"log/slog"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
@@ -103,5 +107,63 @@ func TestReleaseAfterMergeKeepsTheMergedCustomer(t *testing.T) {
 				t.Errorf("released decision = unsent %v customer %q; want unsent under %q", got[0].Unsent, got[0].CustomerID, merged.ID)
 			}
 		})
+	}
+}
+
+// failingStore fails every Update, as a disk that stays full would.
+type failingStore struct{ gateway.Store }
+
+func (failingStore) Update(context.Context, func(gateway.Tx) error) error {
+	return errors.New("injected: no space left on device")
+}
+
+// Shutdown with a store that cannot write and a send waiting for room in a full queue: close
+// must still give up when its context ends, not wait for the send's own context.
+func TestRecorderCloseWhileAddWaitsForRoom(t *testing.T) {
+	s, err := bolt.Open(filepath.Join(t.TempDir(), "hush.db"), bolt.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	r := newRecorder(failingStore{s}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ctx := context.Background()
+	op := recordOp{decisions: []gateway.Decision{{Recipient: email("x@example.com"), At: engineStart, Channel: gateway.ChannelEmail}}}
+	// One op for the writer to be stuck retrying, then a full queue.
+	if _, err := r.add(ctx, op); err != nil {
+		t.Fatal(err)
+	}
+	for r.failed.Load() == 0 {
+		runtime.Gosched()
+	}
+	for range maxQueued {
+		if _, err := r.add(ctx, op); err != nil {
+			t.Fatal(err)
+		}
+	}
+	addDone := make(chan struct{})
+	go func() {
+		defer close(addDone)
+		_, _ = r.add(ctx, op) // waits for room that never comes
+	}()
+	for r.enqueue.TryLock() { // until the add above holds the queue
+		r.enqueue.Unlock()
+		runtime.Gosched()
+	}
+	closeCtx, cancel := context.WithCancel(ctx)
+	cancel() // shutdown's drain time is already over
+	closed := make(chan error, 1)
+	go func() { closed <- r.close(closeCtx) }()
+	select {
+	case err := <-closed:
+		if err == nil {
+			t.Error("close reported everything written; the store wrote nothing")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("close did not return after its context ended: it waits for the blocked add")
+	}
+	select {
+	case <-addDone:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the blocked add never returned after close")
 	}
 }
