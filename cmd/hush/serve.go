@@ -358,8 +358,13 @@ func serve(ctx context.Context, args []string, e env) error {
 	}
 	defer a.store.Close()
 	// Runs before the store closes (defers run last in, first out): the queued decision log
-	// is written first. A no-op after the explicit close below.
-	defer a.engine.Close(context.WithoutCancel(ctx))
+	// is written first, for at most drainTimeout (a store that cannot write would keep it
+	// retrying). A no-op after the explicit close below.
+	defer func() {
+		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), drainTimeout)
+		defer cancel()
+		_ = a.engine.Close(closeCtx)
+	}()
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {

@@ -365,6 +365,11 @@ func (e *Engine) Release(ctx context.Context, decisions []gateway.Decision) erro
 		if queued {
 			return nil
 		}
+		// The log is closing: the send's own decisions may still be queued; write them
+		// first, or they would land after this release and take the slot again.
+		if err := e.rec.flush(ctx); err != nil {
+			return storeError(err, "writing the decision log")
+		}
 	}
 	return e.update(ctx, "releasing cap slots", func(tx gateway.Tx, _ *changes) error {
 		op := recordOp{decisions: slices.Clone(decisions), release: true}

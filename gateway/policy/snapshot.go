@@ -181,7 +181,11 @@ func (s *Snapshot) apply(changed map[string]*customerState, incidents []gateway.
 		}
 		m := make(map[string]*customerState, len(s.customers[sh])+len(cids))
 		for k, v := range s.customers[sh] {
-			m[k] = v.pruned(now)
+			// A customer whose last silence ended leaves the snapshot (their identities
+			// stay in ids until a rebuild; a lookup finds no state, as for anyone else).
+			if p := v.pruned(now); p.stateful() {
+				m[k] = p
+			}
 		}
 		for _, cid := range cids {
 			if st := changed[cid]; st != nil {
