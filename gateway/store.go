@@ -126,7 +126,9 @@ type Tx interface {
 	PutIncident(i *Incident) error
 	Incidents(q IncidentQuery) ([]Incident, string, error)
 
-	// Decisions: the audit log. PutDecision assigns d.ID when it is empty.
+	// Decisions: the audit log. PutDecision assigns d.ID when it is empty (and replaces the
+	// record with that id when it is given).
+	Decision(id string) (*Decision, error)
 	PutDecision(d *Decision) error
 	Decisions(q DecisionQuery) ([]Decision, string, error)
 

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -218,56 +217,16 @@ func (r *recorder) commit(batch []recordOp) {
 
 // writeOp writes one operation in tx: the same writes recordDecisions and Release make.
 func writeOp(tx gateway.Tx, op *recordOp) error {
-	// The same resolution as when the decisions were first written, so that a release
-	// rewrites each record as it was, marked unsent.
+	if op.release {
+		return releaseRecorded(tx, op.decisions)
+	}
 	if err := resolveCustomers(tx, op.decisions); err != nil {
 		return err
-	}
-	var recorded map[string]*gateway.Decision
-	if op.release {
-		var err error
-		if recorded, err = recordedDecisions(tx, op.decisions); err != nil {
-			return err
-		}
 	}
 	for i := range op.decisions {
 		d := &op.decisions[i]
 		if d.CustomerID == "" {
 			d.ContactID = "" // a recipient hush does not know: no customer, no contact
-		}
-		if op.release && d.ID != "" {
-			// Release what the log holds now: a merge since moved the decision and its
-			// contact to another customer, and an erasure deleted both (writing the
-			// caller's copy back would bring the erased recipient back).
-			rec := recorded[d.ID]
-			if rec == nil {
-				continue
-			}
-			if rec.ContactID != "" {
-				if err := tx.DeleteContact(rec.CustomerID, rec.ContactID); err != nil && !errors.Is(err, gateway.ErrNotFound) {
-					return fmt.Errorf("releasing contact %s: %w", rec.ContactID, err)
-				}
-			}
-			rec.Unsent = true
-			if err := tx.PutDecision(rec); err != nil {
-				return fmt.Errorf("marking a decision unsent: %w", err)
-			}
-			continue
-		}
-		if op.release {
-			if d.ContactID != "" {
-				if err := tx.DeleteContact(d.CustomerID, d.ContactID); err != nil && !errors.Is(err, gateway.ErrNotFound) {
-					return fmt.Errorf("releasing contact %s: %w", d.ContactID, err)
-				}
-			}
-			if d.ID == "" {
-				continue // never recorded
-			}
-			d.Unsent = true
-			if err := tx.PutDecision(d); err != nil {
-				return fmt.Errorf("marking a decision unsent: %w", err)
-			}
-			continue
 		}
 		if d.ContactID != "" {
 			c := &gateway.Contact{ID: d.ContactID, CustomerID: d.CustomerID, At: d.At,
@@ -283,35 +242,31 @@ func writeOp(tx gateway.Tx, op *recordOp) error {
 	return nil
 }
 
-// recordedDecisions reads the recorded decisions the release names, by id; a decision that is
-// no longer in the log (erased with its customer) is absent. The log is indexed by time, so
-// each distinct instant is read once.
-func recordedDecisions(tx gateway.Tx, decisions []gateway.Decision) (map[string]*gateway.Decision, error) {
-	want := map[string]bool{}
-	var instants []time.Time
+// releaseRecorded gives back the slot of each recorded decision and marks it unsent. It works
+// on what the log holds now, not on the caller's copy: a merge since moved the decision and
+// its contact to another customer, and an erasure deleted both (writing the copy back would
+// bring the erased recipient back). A decision that was never recorded took no slot.
+func releaseRecorded(tx gateway.Tx, decisions []gateway.Decision) error {
 	for i := range decisions {
-		d := &decisions[i]
-		if d.ID == "" {
+		if decisions[i].ID == "" {
 			continue
 		}
-		want[d.ID] = true
-		if !slices.ContainsFunc(instants, d.At.Equal) {
-			instants = append(instants, d.At)
+		rec, err := tx.Decision(decisions[i].ID)
+		if errors.Is(err, gateway.ErrNotFound) {
+			continue
 		}
-	}
-	found := make(map[string]*gateway.Decision, len(want))
-	for _, at := range instants {
-		err := eachPage(func(p gateway.Page) ([]gateway.Decision, string, error) {
-			return tx.Decisions(gateway.DecisionQuery{Since: at, Until: at.Add(time.Nanosecond), Page: p})
-		}, func(d *gateway.Decision) {
-			if want[d.ID] {
-				rec := *d
-				found[d.ID] = &rec
-			}
-		})
 		if err != nil {
-			return nil, fmt.Errorf("reading the decisions to release: %w", err)
+			return fmt.Errorf("reading a decision to release: %w", err)
+		}
+		if rec.ContactID != "" {
+			if err := tx.DeleteContact(rec.CustomerID, rec.ContactID); err != nil && !errors.Is(err, gateway.ErrNotFound) {
+				return fmt.Errorf("releasing contact %s: %w", rec.ContactID, err)
+			}
+		}
+		rec.Unsent = true
+		if err := tx.PutDecision(rec); err != nil {
+			return fmt.Errorf("marking a decision unsent: %w", err)
 		}
 	}
-	return found, nil
+	return nil
 }

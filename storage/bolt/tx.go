@@ -426,6 +426,8 @@ func (t *tx) Incidents(q gateway.IncidentQuery) ([]gateway.Incident, string, err
 
 // ---- decisions and contacts
 
+func (t *tx) Decision(id string) (*gateway.Decision, error) { return decisionTable.get(t.btx, id) }
+
 func (t *tx) PutDecision(d *gateway.Decision) error {
 	if d.ID == "" {
 		at := d.At

@@ -554,6 +554,16 @@ func testDecisions(t *testing.T, s gateway.Store) {
 		t.Errorf("PutDecision replaced a given id with %q", allowed.ID)
 	}
 	view(t, s, func(tx gateway.Tx) error {
+		got, err := tx.Decision(dropped.ID)
+		if err != nil || !reflect.DeepEqual(got, dropped) {
+			t.Errorf("Decision(%s) = %+v, %v; want %+v", dropped.ID, got, err, dropped)
+		}
+		if _, err := tx.Decision("dec_missing"); !errors.Is(err, gateway.ErrNotFound) {
+			t.Errorf("Decision of a missing id: %v, want ErrNotFound", err)
+		}
+		return nil
+	})
+	view(t, s, func(tx gateway.Tx) error {
 		for _, c := range []struct {
 			name string
 			q    gateway.DecisionQuery
