@@ -46,11 +46,26 @@ func TestShutdownDrainsInFlightRequests(t *testing.T) {
 	}()
 	<-arrived
 
+	// Shutdown begins while the request is still held by the upstream.
+	stopped := h.beginShutdown(t)
+
+	close(release)
+	a := <-answers
+	if a.err != nil || a.status != http.StatusOK || a.body != `{"stats":"slow but here"}` {
+		t.Fatalf("in-flight request: status %d, body %q, err %v; want the upstream's answer", a.status, a.body, a.err)
+	}
+	if err := <-stopped; err != nil {
+		t.Fatalf("run returned %v after draining, want nil", err)
+	}
+}
+
+// beginShutdown starts stopping hush (as SIGTERM does) and returns once it no longer accepts
+// connections, checking that run has not returned: something is still in flight. The channel
+// receives run's result.
+func (h *hushProcess) beginShutdown(t *testing.T) <-chan error {
+	t.Helper()
 	stopped := make(chan error, 1)
 	go func() { stopped <- h.stop() }()
-
-	// Wait, with a deadline, until hush no longer accepts connections: shutdown has begun
-	// while the request is still held by the upstream.
 	addr := strings.TrimPrefix(h.base, "http://")
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -69,13 +84,5 @@ func TestShutdownDrainsInFlightRequests(t *testing.T) {
 		t.Fatalf("run returned (%v) while a request was still in flight", err)
 	default:
 	}
-
-	close(release)
-	a := <-answers
-	if a.err != nil || a.status != http.StatusOK || a.body != `{"stats":"slow but here"}` {
-		t.Fatalf("in-flight request: status %d, body %q, err %v; want the upstream's answer", a.status, a.body, a.err)
-	}
-	if err := <-stopped; err != nil {
-		t.Fatalf("run returned %v after draining, want nil", err)
-	}
+	return stopped
 }
