@@ -3,6 +3,7 @@ package delivery
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -462,5 +463,40 @@ func TestSyncJobForAnUnknownUpstreamDies(t *testing.T) {
 	r.drain()
 	if dead := r.syncJobs(gateway.OutboxDead); len(dead) != 1 || !strings.Contains(dead[0].DeadReason, `"gone"`) {
 		t.Fatalf("dead = %+v", dead)
+	}
+}
+
+// Sync jobs have their own pace per upstream: past the burst, the rest wait for a later pass
+// (not a failed attempt) while alerts keep theirs.
+func TestSyncJobsArePaced(t *testing.T) {
+	v := syncVendors()[0]
+	list, st := v.build(t)
+	r := newSyncRig(t, v.name, list)
+	for i := range 5 {
+		r.silence(fmt.Sprintf("c%d@example.com", i), 24*time.Hour)
+	}
+	w, err := New(Config{Store: r.store, Lists: map[string]SyncTarget{v.name: {List: list, Category: gateway.CategoryMarketing}},
+		Now: r.clock.Now, RetryMax: -1, SyncRate: 0.001, SyncBurst: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, f, x, err := w.DeliverDue(context.Background())
+	if err != nil || d != 2 || f != 0 || x != 0 {
+		t.Fatalf("first pass: delivered %d, failed %d, dead %d, %v; want 2 of 5 (the burst)", d, f, x, err)
+	}
+	if n := len(r.pending(r.clock.Now())); n != 3 {
+		t.Fatalf("%d jobs still due, want 3 waiting for their turn", n)
+	}
+	added := 0
+	for i := range 5 {
+		added += st.Calls("add", fmt.Sprintf("c%d@example.com", i))
+	}
+	if added != 2 {
+		t.Fatalf("the vendor saw %d adds in the first pass, want 2", added)
+	}
+	for _, m := range r.pending(r.clock.Now()) {
+		if m.Attempts != 0 || m.LastError != "" {
+			t.Fatalf("a paced job counts as a failed attempt: %+v", m)
+		}
 	}
 }

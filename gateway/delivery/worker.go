@@ -135,42 +135,22 @@ func New(cfg Config) (*Worker, error) {
 	default:
 		return nil, fmt.Errorf("delivery worker: language %q: want es or en", cfg.Language)
 	}
-	if cfg.MaxAge <= 0 {
-		cfg.MaxAge = DefaultMaxAge
-	}
-	if cfg.Rate <= 0 {
-		cfg.Rate = DefaultRate
-	}
-	if cfg.Burst <= 0 {
-		cfg.Burst = DefaultBurst
-	}
-	if cfg.SyncRate <= 0 {
-		cfg.SyncRate = DefaultSyncRate
-	}
-	if cfg.SyncBurst <= 0 {
-		cfg.SyncBurst = DefaultSyncBurst
-	}
-	if cfg.PollInterval <= 0 {
-		cfg.PollInterval = DefaultPollInterval
-	}
-	if cfg.ReconcileInterval <= 0 {
-		cfg.ReconcileInterval = DefaultReconcileInterval
-	}
-	if cfg.BatchSize <= 0 {
-		cfg.BatchSize = DefaultBatchSize
-	}
+	cfg.MaxAge = positiveOr(cfg.MaxAge, DefaultMaxAge)
+	cfg.Rate = positiveOr(cfg.Rate, DefaultRate)
+	cfg.Burst = positiveOr(cfg.Burst, DefaultBurst)
+	cfg.SyncRate = positiveOr(cfg.SyncRate, DefaultSyncRate)
+	cfg.SyncBurst = positiveOr(cfg.SyncBurst, DefaultSyncBurst)
+	cfg.PollInterval = positiveOr(cfg.PollInterval, DefaultPollInterval)
+	cfg.ReconcileInterval = positiveOr(cfg.ReconcileInterval, DefaultReconcileInterval)
+	cfg.BatchSize = positiveOr(cfg.BatchSize, DefaultBatchSize)
 	switch {
 	case cfg.RetryMax == 0:
 		cfg.RetryMax = DefaultRetryMax
 	case cfg.RetryMax < 0:
 		cfg.RetryMax = 0
 	}
-	if cfg.RetryWaitMin <= 0 {
-		cfg.RetryWaitMin = DefaultRetryWaitMin
-	}
-	if cfg.RetryWaitMax <= 0 {
-		cfg.RetryWaitMax = DefaultRetryWaitMax
-	}
+	cfg.RetryWaitMin = positiveOr(cfg.RetryWaitMin, DefaultRetryWaitMin)
+	cfg.RetryWaitMax = positiveOr(cfg.RetryWaitMax, DefaultRetryWaitMax)
 	if cfg.RetryWaitMax < cfg.RetryWaitMin {
 		cfg.RetryWaitMax = cfg.RetryWaitMin
 	}
@@ -202,6 +182,14 @@ func New(cfg Config) (*Worker, error) {
 		ErrorHandler: retryablehttp.PassthroughErrorHandler,
 	}
 	return w, nil
+}
+
+// positiveOr is v, or def when v is zero or negative (an unset Config field).
+func positiveOr[T int | float64 | time.Duration](v, def T) T {
+	if v <= 0 {
+		return def
+	}
+	return v
 }
 
 // NewHTTPClient returns the client alerts are sent with: its own transport with bounded
