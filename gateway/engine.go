@@ -85,6 +85,8 @@ type Engine interface {
 
 	CreateSilence(ctx context.Context, in SilenceInput) (*Silence, error)
 	LiftSilence(ctx context.Context, id, by, reason string) (*Silence, error)
+	// ExtendSilence moves a silence's end later (it must be in force and end before until).
+	ExtendSilence(ctx context.Context, id string, until time.Time, by, reason string) (*Silence, error)
 	CreateOptOut(ctx context.Context, in OptOutInput) (*OptOut, error)
 	LiftOptOut(ctx context.Context, id, by, reason string) (*OptOut, error)
 	OpenIncident(ctx context.Context, in IncidentInput) (*Incident, error)

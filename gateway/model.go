@@ -181,6 +181,10 @@ type Silence struct {
 	LiftedBy   string     `json:"lifted_by,omitempty"`
 	LiftReason string     `json:"lift_reason,omitempty"`
 
+	// Who last moved End later by hand, and why (the console's and the API's extend).
+	ExtendedBy   string `json:"extended_by,omitempty"`
+	ExtendReason string `json:"extend_reason,omitempty"`
+
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 }

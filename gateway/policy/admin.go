@@ -81,6 +81,43 @@ func (e *Engine) LiftSilence(ctx context.Context, id, by, reason string) (*gatew
 		})
 }
 
+// ExtendSilence moves the end of a silence in force to until, later than its current end.
+// A silence waiting for its topic to be resolved has no end to move: lift it, or create one.
+func (e *Engine) ExtendSilence(ctx context.Context, id string, until time.Time, by, reason string) (*gateway.Silence, error) {
+	now := e.now()
+	if !until.After(now) {
+		return nil, gateway.Errorf(gateway.CodeInvalid, "until must be in the future")
+	}
+	var out *gateway.Silence
+	err := e.update(ctx, "extending a silence", func(tx gateway.Tx, ch *changes) error {
+		s, err := tx.Silence(id)
+		if errors.Is(err, gateway.ErrNotFound) {
+			return gateway.Errorf(gateway.CodeNotFound, "silence %q does not exist", id)
+		}
+		if err != nil {
+			return fmt.Errorf("reading silence: %w", err)
+		}
+		switch {
+		case !s.ActiveAt(now) && !now.Before(s.Start):
+			return gateway.Errorf(gateway.CodeConflict, "silence %q is no longer in force; create a new one", id)
+		case s.End == nil:
+			return gateway.Errorf(gateway.CodeConflict, "silence %q lasts until its topic is resolved; it has no end to move", id)
+		case !until.After(*s.End):
+			return gateway.Errorf(gateway.CodeInvalid, "until must be later than the silence's current end, %s", s.End.UTC().Format(time.RFC3339))
+		}
+		end := until
+		s.End, s.ExtendedBy, s.ExtendReason, s.UpdatedAt = &end, by, reason, now
+		if err := tx.PutSilence(s); err != nil {
+			return fmt.Errorf("storing silence: %w", err)
+		}
+		ch.customer(s.CustomerID)
+		ch.resync(s.CustomerID)
+		out = s
+		return nil
+	})
+	return out, err
+}
+
 // lift is the one transaction that ends a silence or an opt-out early: read the record
 // (404 when missing), end it (409 when it already was), store it, and refresh the
 // customer's part of the snapshot.

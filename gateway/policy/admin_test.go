@@ -207,3 +207,57 @@ func TestReport(t *testing.T) {
 		t.Fatalf("cost avoided = %v, want 0.011", r.CostAvoided)
 	}
 }
+
+func TestExtendSilence(t *testing.T) {
+	h := newHarness(t, Config{})
+	ctx := context.Background()
+	who := email("ana@example.com")
+	s, err := h.e.CreateSilence(ctx, gateway.SilenceInput{Identity: who, For: 24 * time.Hour, CreatedBy: "admin:ops"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	later := engineStart.Add(72 * time.Hour)
+	tests := []struct {
+		name  string
+		id    string
+		until time.Time
+		want  gateway.ErrorCode
+	}{
+		{"missing silence", "sil_missing", later, gateway.CodeNotFound},
+		{"until in the past", s.ID, engineStart.Add(-time.Hour), gateway.CodeInvalid},
+		{"until before the current end", s.ID, engineStart.Add(12 * time.Hour), gateway.CodeInvalid},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := h.e.ExtendSilence(ctx, tt.id, tt.until, "admin:ops", ""); gateway.ErrorCodeOf(err) != tt.want {
+				t.Fatalf("err = %v, want %s", err, tt.want)
+			}
+		})
+	}
+
+	got, err := h.e.ExtendSilence(ctx, s.ID, later, "admin:ops", "still angry")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.End.Equal(later) || got.ExtendedBy != "admin:ops" || got.ExtendReason != "still angry" {
+		t.Fatalf("extended = %+v", got)
+	}
+	// Past the old end, the decision still drops: the snapshot took the new end.
+	h.clock.Set(engineStart.Add(48 * time.Hour))
+	wantReason(t, h.decide1(gateway.ChannelEmail, gateway.CategoryMarketing, who), gateway.ReasonSilenced)
+	h.clock.Set(later)
+	wantReason(t, h.decide1(gateway.ChannelEmail, gateway.CategoryMarketing, who), "")
+
+	// A lifted silence cannot be extended.
+	h.clock.Set(engineStart)
+	s2, err := h.e.CreateSilence(ctx, gateway.SilenceInput{Identity: who, For: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.e.LiftSilence(ctx, s2.ID, "admin:ops", "wrong"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.e.ExtendSilence(ctx, s2.ID, later, "admin:ops", ""); gateway.ErrorCodeOf(err) != gateway.CodeConflict {
+		t.Fatalf("extending a lifted silence: %v", err)
+	}
+}
