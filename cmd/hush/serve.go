@@ -169,6 +169,10 @@ func wire(ctx context.Context, cfg *configs.Config, e env, log *slog.Logger) (_ 
 		return nil, fmt.Errorf("start engine: %w", err)
 	}
 
+	loc, err := time.LoadLocation(cfg.Timezone)
+	if err != nil {
+		return nil, fmt.Errorf("timezone %q: %w", cfg.Timezone, err)
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	handler := server.NewServer(server.Deps{
@@ -179,6 +183,8 @@ func wire(ctx context.Context, cfg *configs.Config, e env, log *slog.Logger) (_ 
 		Tokens:        tokens,
 		Limits:        server.Limits{Body: cfg.Limits.Body, RequestTimeout: cfg.Limits.RequestTimeout.D()},
 		DefaultRegion: cfg.DefaultRegion,
+		Location:      loc,
+		Rules:         cfg.Rules,
 		Logger:        log,
 		Metrics:       server.NewMetrics(reg),
 		Gatherer:      reg,

@@ -1,9 +1,12 @@
 package server
 
 import (
+	"fmt"
 	"net/http"
 
 	"github.com/gorilla/mux"
+
+	"github.com/hush-gateway/hush/gateway/server/console"
 )
 
 // newRouter builds every route of DESIGN §4 and wraps them in the access log.
@@ -32,8 +35,7 @@ func addRoutes(r *mux.Router, deps Deps) {
 	deciders := auth.require(RoleAdmin, RoleDecide)
 	get := []string{http.MethodGet, http.MethodHead}
 
-	// Process and console.
-	r.Handle("/", handleIndex()).Methods(get...)
+	// Process.
 	r.Handle("/healthz", handleHealthz()).Methods(get...)
 	r.Handle("/readyz", timeout(handleReadyz(deps.Store, deps.writes, deps.Logger))).Methods(get...)
 	r.Handle("/metrics", handleMetrics(deps.Gatherer)).Methods(get...)
@@ -75,6 +77,39 @@ func addRoutes(r *mux.Router, deps Deps) {
 	r.Handle("/api/v1/report", timeout(readers(handleReport(deps)))).Methods(get...)
 	// No timeout: a consistent copy of a large store takes as long as it takes.
 	r.Handle("/api/v1/backup", adminOnly(handleBackup(deps))).Methods(http.MethodGet)
+
+	// Admin console (DESIGN §8). Pages for admin and viewer sessions; every POST is an admin
+	// action with the session's CSRF token.
+	u, err := newUI(deps, auth)
+	if err != nil {
+		// The catalog and templates are embedded: only a broken build gets here, and a test
+		// builds them.
+		panic(fmt.Sprintf("console: %v", err))
+	}
+	page, act, c := u.page, u.action, consolePrefix
+	post := http.MethodPost
+	r.Handle("/", page("dashboard", u.dashboardPage)).Methods(get...)
+	r.PathPrefix(c + "/assets/").Handler(http.StripPrefix(c+"/assets/", console.Static())).Methods(get...)
+	r.Handle(c+"/signin", u.public(u.signinPage)).Methods(get...)
+	r.Handle(c+"/signin", u.public(u.signin)).Methods(post)
+	r.Handle(c+"/signout", u.public(u.signout)).Methods(post)
+	r.Handle(c+"/lang", u.public(u.setLang)).Methods(get...)
+	r.Handle(c+"/", page("dashboard", u.dashboardPage)).Methods(get...)
+	r.Handle(c+"/customers", page("customers", u.customersPage)).Methods(get...)
+	r.Handle(c+"/customers/{identity}", page("customers", u.customerPage)).Methods(get...)
+	r.Handle(c+"/silences", page("silences", u.silencesPage)).Methods(get...)
+	r.Handle(c+"/silences", act(u.silenceCreate)).Methods(post)
+	r.Handle(c+"/silences/new", page("silences", u.silenceNewPage)).Methods(get...)
+	r.Handle(c+"/silences/{id}", page("silences", u.silencePage)).Methods(get...)
+	r.Handle(c+"/silences/{id}/lift", act(u.silenceLift)).Methods(post)
+	r.Handle(c+"/silences/{id}/extend", act(u.silenceExtend)).Methods(post)
+	r.Handle(c+"/incidents", page("incidents", u.incidentsPage)).Methods(get...)
+	r.Handle(c+"/incidents", act(u.incidentOpen)).Methods(post)
+	r.Handle(c+"/incidents/{id}/resolve", act(u.incidentResolve)).Methods(post)
+	r.Handle(c+"/deadletters", page("deadletters", u.deadLettersPage)).Methods(get...)
+	r.Handle(c+"/deadletters/{id}", page("deadletters", u.deadLetterPage)).Methods(get...)
+	r.Handle(c+"/deadletters/{id}/replay", act(u.deadLetterReplay)).Methods(post)
+	r.Handle(c+"/rules", page("rules", u.rulesPage)).Methods(get...)
 
 	// Outbound proxy: every method, the upstream's own timeout instead of the API's.
 	r.PathPrefix("/proxy/{upstream}").Handler(handleProxy(deps))

@@ -24,6 +24,10 @@ type Deps struct {
 	Limits    Limits
 	// DefaultRegion reads national phone numbers (ISO 3166 alpha-2, "ES").
 	DefaultRegion string
+	// Location is the configured timezone: the console shows every time in it. nil: UTC.
+	Location *time.Location
+	// Rules are the loaded rules, for the console's rules page.
+	Rules []gateway.RuleSpec
 	Logger        *slog.Logger
 	// Metrics records what the server does; nil: a fresh set on a private registry.
 	Metrics *Metrics
@@ -111,6 +115,9 @@ func withDefaults(deps Deps) Deps {
 	}
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)
+	}
+	if deps.Location == nil {
+		deps.Location = time.UTC
 	}
 	if deps.Now == nil {
 		deps.Now = time.Now

@@ -1,0 +1,95 @@
+package console
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"html/template"
+	"io"
+	"io/fs"
+	"net/http"
+	"path"
+	"strings"
+)
+
+//go:embed templates/*.html
+var templateFiles embed.FS
+
+//go:embed static
+var staticFiles embed.FS
+
+// Renderer executes the console's pages. Every templates/page_<name>.html defines the blocks
+// "content" (the page's main element) and is rendered inside templates/layout.html; every
+// templates/part_*.html is shared by all pages.
+type Renderer struct {
+	pages map[string]*template.Template
+}
+
+// NewRenderer parses every template once.
+func NewRenderer() (*Renderer, error) {
+	base, err := template.New("layout.html").Funcs(funcs()).ParseFS(templateFiles, "templates/layout.html")
+	if err != nil {
+		return nil, fmt.Errorf("parse console layout: %w", err)
+	}
+	parts, err := fs.Glob(templateFiles, "templates/part_*.html")
+	if err != nil {
+		return nil, err
+	}
+	if len(parts) > 0 {
+		if base, err = base.ParseFS(templateFiles, parts...); err != nil {
+			return nil, fmt.Errorf("parse console partials: %w", err)
+		}
+	}
+	files, err := fs.Glob(templateFiles, "templates/page_*.html")
+	if err != nil {
+		return nil, err
+	}
+	r := &Renderer{pages: map[string]*template.Template{}}
+	for _, f := range files {
+		name := strings.TrimSuffix(strings.TrimPrefix(path.Base(f), "page_"), ".html")
+		t, err := template.Must(base.Clone()).ParseFS(templateFiles, f)
+		if err != nil {
+			return nil, fmt.Errorf("parse console page %s: %w", name, err)
+		}
+		r.pages[name] = t
+	}
+	return r, nil
+}
+
+// Render writes page (the name of templates/page_<page>.html) inside the layout. The page is
+// rendered into a buffer first, so a template error never leaves half a page.
+func (r *Renderer) Render(w io.Writer, page string, v *View) error {
+	t, ok := r.pages[page]
+	if !ok {
+		return fmt.Errorf("console page %q does not exist", page)
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout.html", v); err != nil {
+		return fmt.Errorf("render console page %s: %w", page, err)
+	}
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+// Pages lists the page names the renderer knows.
+func (r *Renderer) Pages() []string {
+	names := make([]string, 0, len(r.pages))
+	for n := range r.pages {
+		names = append(names, n)
+	}
+	return names
+}
+
+// Static serves the embedded assets (stylesheet, icon) under whatever prefix the caller
+// strips.
+func Static() http.Handler {
+	sub, _ := fs.Sub(staticFiles, "static") // the directory is embedded: cannot fail
+	return http.FileServerFS(sub)
+}
+
+// funcs are the template helpers that do not need the view.
+func funcs() template.FuncMap {
+	return template.FuncMap{
+		"join": strings.Join,
+	}
+}

@@ -1,0 +1,15 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/hush-gateway/hush/gateway/server/console"
+)
+
+func (u *ui) customersPage(w http.ResponseWriter, r *http.Request, v *console.View) {
+	http.Error(w, "not built yet", http.StatusNotImplemented)
+}
+
+func (u *ui) customerPage(w http.ResponseWriter, r *http.Request, v *console.View) {
+	http.Error(w, "not built yet", http.StatusNotImplemented)
+}

@@ -1,0 +1,19 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/hush-gateway/hush/gateway/server/console"
+)
+
+func (u *ui) deadLettersPage(w http.ResponseWriter, r *http.Request, v *console.View) {
+	http.Error(w, "not built yet", http.StatusNotImplemented)
+}
+
+func (u *ui) deadLetterPage(w http.ResponseWriter, r *http.Request, v *console.View) {
+	http.Error(w, "not built yet", http.StatusNotImplemented)
+}
+
+func (u *ui) deadLetterReplay(w http.ResponseWriter, r *http.Request, v *console.View) {
+	http.Error(w, "not built yet", http.StatusNotImplemented)
+}

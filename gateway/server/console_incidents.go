@@ -1,0 +1,19 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/hush-gateway/hush/gateway/server/console"
+)
+
+func (u *ui) incidentsPage(w http.ResponseWriter, r *http.Request, v *console.View) {
+	http.Error(w, "not built yet", http.StatusNotImplemented)
+}
+
+func (u *ui) incidentOpen(w http.ResponseWriter, r *http.Request, v *console.View) {
+	http.Error(w, "not built yet", http.StatusNotImplemented)
+}
+
+func (u *ui) incidentResolve(w http.ResponseWriter, r *http.Request, v *console.View) {
+	http.Error(w, "not built yet", http.StatusNotImplemented)
+}
