@@ -101,7 +101,7 @@ alerts:
 	waitFor(t, "the webhook alert", func() bool { return len(hook.received()) >= 1 })
 
 	got := slackSrv.received()
-	if len(got) != 1 || !strings.Contains(string(got[0].body), "low-csat") || !strings.Contains(string(got[0].body), "https://hush.example.com/#/customers/") {
+	if len(got) != 1 || !strings.Contains(string(got[0].body), "low-csat") || !strings.Contains(string(got[0].body), "https://hush.example.com/console/customers/") {
 		t.Errorf("Slack received %d alerts: %s", len(got), got[0].body)
 	}
 	if !strings.Contains(string(got[0].body), "Cliente en riesgo") {

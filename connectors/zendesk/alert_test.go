@@ -61,7 +61,7 @@ func fullMessage(lang string) *gateway.AlertMessage {
 			ID: "sil_1", CustomerID: "cus_1", Rule: "low-csat", Start: at, End: &end,
 			Categories: []gateway.Category{"marketing", "sales", "survey"},
 		},
-		ConsoleURL: "https://hush.example.com/#/customers/cus_1",
+		ConsoleURL: "https://hush.example.com/console/customers/cus_1",
 		Language:   lang,
 	}
 }

@@ -104,7 +104,7 @@ func (w *Worker) consoleURL(c *gateway.Customer, customerID string) string {
 	if key == "" {
 		return ""
 	}
-	return strings.TrimRight(w.cfg.PublicURL, "/") + "/#/customers/" + url.PathEscape(key)
+	return strings.TrimRight(w.cfg.PublicURL, "/") + "/console/customers/" + url.PathEscape(key)
 }
 
 func firstNonEmpty(s ...string) string {

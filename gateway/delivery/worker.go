@@ -72,7 +72,7 @@ type Config struct {
 	// first reconcile runs when Run starts.
 	ReconcileInterval time.Duration
 	// PublicURL is the console's base URL ("https://hush.example.com"). The alert links to
-	// PublicURL + "/#/customers/" + the path-escaped first identity of the customer (the
+	// PublicURL + "/console/customers/" + the path-escaped first identity of the customer (the
 	// console and the API address customers by identity), or the customer ID when it has
 	// none. "" leaves AlertMessage.ConsoleURL empty.
 	PublicURL string

@@ -574,7 +574,7 @@ func TestResolve(t *testing.T) {
 	m := s.sender.last
 	if m.Customer == nil || m.Customer.ID != "cus_1" || m.Silence == nil || m.Silence.ID != "sil_1" ||
 		m.Event == nil || m.Event.Text != "awful" || m.Language != "en" ||
-		m.ConsoleURL != "https://hush.example.com/#/customers/email:ana@example.com" {
+		m.ConsoleURL != "https://hush.example.com/console/customers/email:ana@example.com" {
 		t.Fatalf("resolved: customer %v silence %v event %v language %q url %q", m.Customer, m.Silence, m.Event, m.Language, m.ConsoleURL)
 	}
 }
@@ -589,7 +589,7 @@ func TestResolveToleratesMissingRecords(t *testing.T) {
 	}
 	m := s.sender.last
 	if m.Customer != nil || m.Event != nil || m.Silence != nil || m.Language != "es" ||
-		m.ConsoleURL != "https://hush.example.com/#/customers/cus_1" {
+		m.ConsoleURL != "https://hush.example.com/console/customers/cus_1" {
 		t.Fatalf("resolved: %+v", m)
 	}
 }
