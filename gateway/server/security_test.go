@@ -855,7 +855,7 @@ func TestSecurityProxyPaths(t *testing.T) {
 func TestSecurityAdminAuth(t *testing.T) {
 	s := newSecServer(t)
 	public := map[string]string{
-		"/":                  "the console's page; its API calls carry the token",
+		"/":                  consolePublic,
 		"/healthz":           "process liveness, says nothing",
 		"/readyz":            "storage readiness, says nothing",
 		"/metrics":           "Prometheus scrape: counts by route and source, no identities",
@@ -880,7 +880,13 @@ func TestSecurityAdminAuth(t *testing.T) {
 	}
 	covered := 0
 	for _, rt := range routes {
-		if _, ok := public[rt.Template]; ok {
+		if strings.HasPrefix(rt.Template, "/console") {
+			public[rt.Template] = consolePublic
+		}
+		if why, ok := public[rt.Template]; ok {
+			if why == consolePublic {
+				covered += checkConsoleWithoutSession(t, s, rt, fill)
+			}
 			continue
 		}
 		if !strings.HasPrefix(rt.Template, "/api/") {
@@ -951,4 +957,50 @@ func TestSecurityAdminAuth(t *testing.T) {
 		t.Fatal("no route was checked")
 	}
 	s.checkLogs(t)
+}
+
+// consolePublic is why the console's routes take no bearer token.
+const consolePublic = "console: session cookie + CSRF, covered by console tests"
+
+// checkConsoleWithoutSession posts to a console route without a session cookie (with a
+// made-up CSRF field): nothing may change, and the answer is a refusal or the way to sign in.
+func checkConsoleWithoutSession(t *testing.T, s *secServer, rt server.Route, fill *strings.Replacer) int {
+	checked := 0
+	for _, method := range rt.Methods {
+		if method != http.MethodPost {
+			continue
+		}
+		checked++
+		t.Run(method+" "+rt.Template+"/no session", func(t *testing.T) {
+			before := s.stored()
+			form := "csrf=forged&token=" + adminToken + "&identity=email%3Aana.secreta%40example.com&for=15d&reason=x&title=t&scope=all"
+			req, err := http.NewRequest(method, s.srv+fill.Replace(rt.Template), strings.NewReader(form))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			noFollow := &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+			resp, err := noFollow.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			res := response{status: resp.StatusCode, header: resp.Header, body: b}
+			switch res.status {
+			case http.StatusUnauthorized, http.StatusForbidden, http.StatusSeeOther:
+			default:
+				t.Fatalf("status %d %s, want a refusal", res.status, res.body)
+			}
+			if res.header.Get("Set-Cookie") != "" && strings.Contains(res.header.Get("Set-Cookie"), "hush_session=") &&
+				!strings.Contains(res.header.Get("Set-Cookie"), "hush_session=;") {
+				t.Errorf("a post without a session was given one: %s", res.header.Get("Set-Cookie"))
+			}
+			if bytes.Contains(res.body, []byte("ana.secreta")) {
+				t.Errorf("the refusal echoes the identity: %s", res.body)
+			}
+			s.unchanged(before)
+		})
+	}
+	return checked
 }

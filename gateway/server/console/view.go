@@ -34,3 +34,35 @@ func (v *View) T(key string, args ...any) string {
 
 // Langs lists the languages for the switch.
 func (v *View) Langs() []Lang { return Langs() }
+
+// NavItem is one entry of the console's navigation.
+type NavItem struct {
+	Key, Href, Label string
+	Current          bool
+}
+
+// NavItems is the navigation, with the entry of the current page marked.
+func (v *View) NavItems() []NavItem {
+	entries := []struct{ key, href string }{
+		{"dashboard", "/console/"},
+		{"customers", "/console/customers"},
+		{"silences", "/console/silences"},
+		{"incidents", "/console/incidents"},
+		{"deadletters", "/console/deadletters"},
+		{"rules", "/console/rules"},
+	}
+	items := make([]NavItem, 0, len(entries))
+	for _, e := range entries {
+		items = append(items, NavItem{Key: e.key, Href: e.href, Label: v.T("nav." + e.key), Current: v.Nav == e.key})
+	}
+	return items
+}
+
+// LangName is the name of lang in that language, for the switch.
+func (v *View) LangName(lang Lang) string { return v.Catalog.T(lang, "layout.lang."+string(lang)) }
+
+// RoleName is the translated name of the signed-in role.
+func (v *View) RoleName() string { return v.T("role." + v.Role) }
+
+// Zone is the name of the configured timezone.
+func (v *View) Zone() string { return v.loc().String() }
