@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -58,53 +59,7 @@ func handleCustomerGet(deps Deps) http.Handler {
 			writeError(w, r, deps.Logger, err)
 			return
 		}
-		limit := page.Limit
-		if limit == 0 {
-			limit = defaultTimelineLimit
-		}
-		cur := timelineCursor{PageSize: limit}
-		if page.Cursor != "" {
-			if cur, err = decodeTimelineCursor(page.Cursor); err != nil {
-				writeError(w, r, deps.Logger, err)
-				return
-			}
-		}
-		// The timeline shows the decisions of sends made a moment ago too.
-		if err := deps.Engine.FlushDecisions(r.Context()); err != nil {
-			writeError(w, r, deps.Logger, err)
-			return
-		}
-		now := deps.Now()
-		var view customerView
-		err = deps.Store.View(r.Context(), func(tx gateway.Tx) error {
-			c, err := tx.CustomerByIdentity(id)
-			if err != nil {
-				return err
-			}
-			view = newCustomerView(c)
-			items, next, err := readTimeline(tx, c.ID, cur, limit)
-			if err != nil {
-				return fmt.Errorf("timeline: %w", err)
-			}
-			view.Timeline = newList(items, next)
-			silences, _, err := tx.Silences(gateway.SilenceQuery{CustomerID: c.ID, Page: gateway.Page{Limit: perCustomerListLimit}})
-			if err != nil {
-				return fmt.Errorf("silences: %w", err)
-			}
-			for _, s := range silences {
-				if s.ActiveAt(now) {
-					view.Silences.Active = append(view.Silences.Active, s)
-				} else {
-					view.Silences.Past = append(view.Silences.Past, s)
-				}
-			}
-			optouts, _, err := tx.OptOuts(gateway.OptOutQuery{CustomerID: c.ID, Page: gateway.Page{Limit: perCustomerListLimit}})
-			if err != nil {
-				return fmt.Errorf("opt-outs: %w", err)
-			}
-			view.OptOuts = append(view.OptOuts, optouts...)
-			return nil
-		})
+		view, err := loadCustomer(r.Context(), deps, id, page)
 		if errors.Is(err, gateway.ErrNotFound) {
 			writeErrorCode(w, gateway.CodeNotFound, "no customer has this identity")
 			return
@@ -115,6 +70,52 @@ func handleCustomerGet(deps Deps) http.Handler {
 		}
 		writeJSON(w, http.StatusOK, view)
 	})
+}
+
+// loadCustomer reads everything about the customer named by id: attributes, silences
+// (active and past), opt-outs and one page of the timeline. The admin API and the console's
+// customer page both show this. A customer nobody has is gateway.ErrNotFound.
+func loadCustomer(ctx context.Context, deps Deps, id gateway.Identity, page gateway.Page) (customerView, error) {
+	cur, limit, err := timelineStart(page)
+	if err != nil {
+		return customerView{}, err
+	}
+	// The timeline shows the decisions of sends made a moment ago too.
+	if err := deps.Engine.FlushDecisions(ctx); err != nil {
+		return customerView{}, err
+	}
+	now := deps.Now()
+	var view customerView
+	err = deps.Store.View(ctx, func(tx gateway.Tx) error {
+		c, err := tx.CustomerByIdentity(id)
+		if err != nil {
+			return err
+		}
+		view = newCustomerView(c)
+		items, next, err := readTimeline(tx, c.ID, cur, limit)
+		if err != nil {
+			return fmt.Errorf("timeline: %w", err)
+		}
+		view.Timeline = newList(items, next)
+		silences, _, err := tx.Silences(gateway.SilenceQuery{CustomerID: c.ID, Page: gateway.Page{Limit: perCustomerListLimit}})
+		if err != nil {
+			return fmt.Errorf("silences: %w", err)
+		}
+		for _, s := range silences {
+			if s.ActiveAt(now) {
+				view.Silences.Active = append(view.Silences.Active, s)
+			} else {
+				view.Silences.Past = append(view.Silences.Past, s)
+			}
+		}
+		optouts, _, err := tx.OptOuts(gateway.OptOutQuery{CustomerID: c.ID, Page: gateway.Page{Limit: perCustomerListLimit}})
+		if err != nil {
+			return fmt.Errorf("opt-outs: %w", err)
+		}
+		view.OptOuts = append(view.OptOuts, optouts...)
+		return nil
+	})
+	return view, err
 }
 
 func newCustomerView(c *gateway.Customer) customerView {

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -211,4 +212,84 @@ func handleLift[T any](deps Deps, what string, lift func(ctx context.Context, id
 		}
 		writeJSON(w, http.StatusOK, lifted)
 	})
+}
+
+// extendBody is the body of POST /api/v1/silences/{id}/extend: a new end (until) or how
+// much later than the current end (for), and why.
+type extendBody struct {
+	Until  string `json:"until"`
+	For    string `json:"for"`
+	Reason string `json:"reason"`
+}
+
+func handleSilenceExtend(deps Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, err := pathVar(r, "id")
+		if err != nil {
+			writeError(w, r, deps.Logger, err)
+			return
+		}
+		var body extendBody
+		if err := decodeJSON(w, r, deps.Limits.Body, &body); err != nil {
+			writeError(w, r, deps.Logger, err)
+			return
+		}
+		var more time.Duration
+		var until time.Time
+		switch {
+		case body.For != "" && body.Until != "":
+			err = invalidf("give either for or until, not both")
+		case body.For != "":
+			if more, err = gateway.ParseDuration(body.For); err != nil {
+				err = invalidf("for: %v", err)
+			} else if more <= 0 {
+				err = invalidf("for must be longer than zero")
+			}
+		case body.Until != "":
+			if until, err = time.Parse(time.RFC3339, body.Until); err != nil {
+				err = invalidf("until must be an RFC 3339 time such as 2026-12-08T10:00:00Z")
+			}
+		default:
+			err = invalidf("for (a duration such as 15d) or until (an RFC 3339 time) is required")
+		}
+		reason := strings.TrimSpace(body.Reason)
+		if err == nil && len(reason) > 1000 {
+			err = invalidf("reason is longer than 1000 characters")
+		}
+		if err != nil {
+			writeError(w, r, deps.Logger, err)
+			return
+		}
+		s, err := extendSilence(r.Context(), deps, id, more, until, callerName(r.Context()), reason)
+		if err != nil {
+			writeError(w, r, deps.Logger, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, s)
+	})
+}
+
+// extendSilence moves the end of silence id to until or, when more is set, to more after its
+// current end. The admin API and the console's extend form both call it.
+func extendSilence(ctx context.Context, deps Deps, id string, more time.Duration, until time.Time, by, reason string) (*gateway.Silence, error) {
+	if more > 0 {
+		var s *gateway.Silence
+		err := deps.Store.View(ctx, func(tx gateway.Tx) error {
+			var err error
+			s, err = tx.Silence(id)
+			return err
+		})
+		if errors.Is(err, gateway.ErrNotFound) {
+			return nil, gateway.Errorf(gateway.CodeNotFound, "no silence has this id")
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading silence: %w", err)
+		}
+		base := deps.Now()
+		if s.End != nil && s.End.After(base) {
+			base = *s.End
+		}
+		until = base.Add(more)
+	}
+	return deps.Engine.ExtendSilence(ctx, id, until, by, reason)
 }

@@ -48,6 +48,20 @@ func decodeTimelineCursor(s string) (timelineCursor, error) {
 	return c, nil
 }
 
+// timelineStart reads where a timeline page starts and how long it is: the first page of
+// page.Limit items (defaultTimelineLimit when 0), or where page.Cursor left off.
+func timelineStart(page gateway.Page) (timelineCursor, int, error) {
+	limit := page.Limit
+	if limit == 0 {
+		limit = defaultTimelineLimit
+	}
+	if page.Cursor == "" {
+		return timelineCursor{PageSize: limit}, limit, nil
+	}
+	cur, err := decodeTimelineCursor(page.Cursor)
+	return cur, limit, err
+}
+
 // stream reads one listing page by page from a position.
 type stream[T any] struct {
 	pos   streamPos
