@@ -55,6 +55,7 @@ func addRoutes(r *mux.Router, deps Deps) {
 	r.Handle("/api/v1/silences", timeout(adminOnly(handleSilenceCreate(deps)))).Methods(http.MethodPost)
 	r.Handle("/api/v1/silences/{id}", timeout(readers(handleSilenceGet(deps)))).Methods(get...)
 	r.Handle("/api/v1/silences/{id}", timeout(adminOnly(handleSilenceLift(deps)))).Methods(http.MethodDelete)
+	r.Handle("/api/v1/silences/{id}/extend", timeout(adminOnly(handleSilenceExtend(deps)))).Methods(http.MethodPost)
 
 	r.Handle("/api/v1/optouts", timeout(readers(handleOptOutsList(deps)))).Methods(get...)
 	r.Handle("/api/v1/optouts", timeout(adminOnly(handleOptOutCreate(deps)))).Methods(http.MethodPost)
