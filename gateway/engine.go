@@ -64,8 +64,11 @@ type Report struct {
 	DecisionsByUpstream  map[string]map[string]int `json:"decisions_by_upstream"`
 	ContactsAvoided      int                       `json:"contacts_avoided"`
 	ContactsAvoidedByDay map[string]int            `json:"contacts_avoided_by_day"` // YYYY-MM-DD → n
-	CostAvoided          float64                   `json:"cost_avoided"`
-	Currency             string                    `json:"currency,omitempty"`
+	// ContactsAvoidedByDayReason splits each day's avoided contacts by the reason they were
+	// dropped (YYYY-MM-DD → reason → n), for the console's stacked chart.
+	ContactsAvoidedByDayReason map[string]map[string]int `json:"contacts_avoided_by_day_reason"`
+	CostAvoided                float64                   `json:"cost_avoided"`
+	Currency                   string                    `json:"currency,omitempty"`
 }
 
 // Engine is hush's core as the HTTP layer uses it: every change that affects decisions goes

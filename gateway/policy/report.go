@@ -23,11 +23,12 @@ func (e *Engine) Report(ctx context.Context, since time.Time) (*gateway.Report, 
 	err := e.store.View(ctx, func(tx gateway.Tx) error {
 		r = &gateway.Report{
 			Since: since, Until: until,
-			SilencesByRule:       map[string]int{},
-			DecisionsByReason:    map[string]int{},
-			DecisionsByChannel:   map[string]map[string]int{},
-			DecisionsByUpstream:  map[string]map[string]int{},
-			ContactsAvoidedByDay: map[string]int{},
+			SilencesByRule:             map[string]int{},
+			DecisionsByReason:          map[string]int{},
+			DecisionsByChannel:         map[string]map[string]int{},
+			DecisionsByUpstream:        map[string]map[string]int{},
+			ContactsAvoidedByDay:       map[string]int{},
+			ContactsAvoidedByDayReason: map[string]map[string]int{},
 		}
 		silences, err := allPages(func(p gateway.Page) ([]gateway.Silence, string, error) {
 			return tx.Silences(gateway.SilenceQuery{Page: p})
@@ -77,7 +78,9 @@ func (e *Engine) countDecision(r *gateway.Report, d *gateway.Decision) {
 		return
 	}
 	r.ContactsAvoided++
-	r.ContactsAvoidedByDay[d.At.UTC().Format(time.DateOnly)]++
+	day := d.At.UTC().Format(time.DateOnly)
+	r.ContactsAvoidedByDay[day]++
+	bump(r.ContactsAvoidedByDayReason, day, reason)
 	r.CostAvoided += e.costs[d.Channel]
 }
 
