@@ -2,6 +2,7 @@ package console
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -64,3 +65,25 @@ func (v *View) loc() *time.Location {
 }
 
 var monthsES = [12]string{"ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sept", "oct", "nov", "dic"}
+
+// Money formats an amount with two decimals in the language's style, followed by the
+// currency code when there is one ("1.234,50 EUR" / "1,234.50 EUR").
+func (v *View) Money(amount float64, currency string) string {
+	cents := int(math.Round(amount * 100))
+	neg := cents < 0
+	if neg {
+		cents = -cents
+	}
+	dec := "."
+	if v.Lang == Spanish {
+		dec = ","
+	}
+	s := v.Num(cents/100) + dec + fmt.Sprintf("%02d", cents%100)
+	if neg {
+		s = "-" + s
+	}
+	if currency != "" {
+		s += " " + currency
+	}
+	return s
+}
