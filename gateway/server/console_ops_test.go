@@ -182,11 +182,11 @@ func TestConsoleOpsPagesRender(t *testing.T) {
 	// The admin's pages carry the forms.
 	admin := h.console(t, adminToken)
 	for path, ids := range map[string][]string{
-		"/console/silences":                       {`id="lift-` + s.ruleSilence.ID + `"`, `id="extend-` + s.manualSilence.ID + `"`, `id="silence-new"`},
-		"/console/silences/" + s.manualSilence.ID: {`id="lift-` + s.manualSilence.ID + `"`, `id="extend-` + s.manualSilence.ID + `"`},
-		"/console/silences/new":                   {`id="silence-create"`},
-		"/console/incidents":                      {`id="incident-open"`, `id="resolve-` + s.incident.ID + `"`},
-		"/console/deadletters/" + s.deadLetter.ID: {`id="replay-form"`},
+		"/console/silences":                                             {`id="lift-` + s.ruleSilence.ID + `"`, `id="extend-` + s.manualSilence.ID + `"`, `id="silence-new"`},
+		"/console/silences/" + s.manualSilence.ID:                       {`id="lift-` + s.manualSilence.ID + `"`, `id="extend-` + s.manualSilence.ID + `"`},
+		"/console/silences/new":                                         {`id="silence-create"`},
+		"/console/incidents":                                            {`id="incident-open"`, `id="resolve-` + s.incident.ID + `"`},
+		"/console/deadletters/" + s.deadLetter.ID:                       {`id="replay-form"`},
 		"/console/customers/" + url.PathEscape("email:ana@example.com"): {`id="lift-` + s.ruleSilence.ID + `"`},
 	} {
 		res := admin.get(path)
@@ -220,7 +220,7 @@ func TestConsoleCustomerSearch(t *testing.T) {
 	}{
 		{"Ana@Example.com", "email:ana@example.com"},
 		{"email:ana@example.com", "email:ana@example.com"},
-		{"600 111 222", "phone:+34600111222"},   // national, read in the default region
+		{"600 111 222", "phone:+34600111222"},     // national, read in the default region
 		{"+34 600-111-222", "phone:+34600111222"}, // international, any punctuation
 		{"0034600111222", "phone:+34600111222"},
 		{"zendesk:8841", "zendesk:8841"},
@@ -627,4 +627,92 @@ func TestConsoleTimelinePages(t *testing.T) {
 	if len(order) > 0 && (!strings.HasPrefix(order[0], "decision-") || order[len(order)-1] != "event-1") {
 		t.Errorf("order: first %s, last %s", order[0], order[len(order)-1])
 	}
+}
+
+var silenceRowID = regexp.MustCompile(`<tr id="silence-([^"]+)"`)
+
+// silenceIDs walks a silences listing from path through its next links and returns the ids
+// of every row, in order.
+func silenceIDs(t *testing.T, c *consoleClient, path string) []string {
+	t.Helper()
+	var ids []string
+	for pages := 0; path != ""; pages++ {
+		if pages > 20 {
+			t.Fatal("the listing does not end")
+		}
+		res := c.get(path)
+		checkPage(t, path, res, http.StatusOK)
+		for _, m := range silenceRowID.FindAllStringSubmatch(res.body, -1) {
+			ids = append(ids, m[1])
+		}
+		path = ""
+		if m := nextPage.FindStringSubmatch(res.body); m != nil {
+			path = html.UnescapeString(m[1])
+		}
+	}
+	return ids
+}
+
+func TestConsoleSilencesFilters(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	s := seedOps(t, h) // ana: low-csat, 15 days; bob: manual, 15 days, reason "test"
+	var manual []string
+	for i := range 60 {
+		res := h.do(http.MethodPost, "/api/v1/silences", adminToken, map[string]any{
+			"identity": fmt.Sprintf("p%02d@example.com", i), "for": fmt.Sprintf("%dd", 1+i%5), "reason": fmt.Sprintf("Billing dispute %d", i)})
+		if res.status != http.StatusCreated {
+			t.Fatalf("silence %d: %d %s", i, res.status, res.body)
+		}
+		var got gateway.Silence
+		res.json(t, &got)
+		manual = append(manual, got.ID)
+	}
+	lifted := h.silence("gone@example.com")
+	if res := h.do(http.MethodDelete, "/api/v1/silences/"+lifted.ID, adminToken, map[string]string{"reason": "r"}); res.status != http.StatusOK {
+		t.Fatalf("lift: %d %s", res.status, res.body)
+	}
+	c := h.console(t, viewerToken)
+	count := func(ids []string) map[string]int {
+		m := map[string]int{}
+		for _, id := range ids {
+			m[id]++
+		}
+		return m
+	}
+
+	// Default: in force only, every one once across pages.
+	all := count(silenceIDs(t, c, "/console/silences"))
+	if len(all) != 62 || all[lifted.ID] != 0 {
+		t.Errorf("in force: %d silences (lifted one shown %d times), want 62", len(all), all[lifted.ID])
+	}
+	for id, n := range all {
+		if n != 1 {
+			t.Errorf("%s shown %d times", id, n)
+		}
+	}
+	// Unticking "in force only" shows the lifted one too.
+	if got := count(silenceIDs(t, c, "/console/silences?filtered=1")); len(got) != 63 || got[lifted.ID] != 1 {
+		t.Errorf("every silence: %d (lifted %d), want 63", len(got), got[lifted.ID])
+	}
+	// By rule.
+	if got := silenceIDs(t, c, "/console/silences?filtered=1&active=1&rule=low-csat"); len(got) != 1 || got[0] != s.ruleSilence.ID {
+		t.Errorf("rule low-csat: %v", got)
+	}
+	// Reason contains, any case: the 60 disputes, over two pages.
+	if got := count(silenceIDs(t, c, "/console/silences?filtered=1&active=1&reason=BILLING+dispute")); len(got) != 60 || got[s.manualSilence.ID] != 0 {
+		t.Errorf("reason filter: %d silences, want 60", len(got))
+	}
+	// Ends before a date: the disputes silenced for 1 or 2 days end before day 3.
+	before := testStart.AddDate(0, 0, 3).Format("2006-01-02")
+	got := count(silenceIDs(t, c, "/console/silences?filtered=1&active=1&ends_before="+before))
+	if len(got) != 24 {
+		t.Errorf("ending before %s: %d silences, want 24", before, len(got))
+	}
+	for i, id := range manual {
+		if short := 1+i%5 <= 2; (got[id] == 1) != short {
+			t.Errorf("silence %d (%d days) shown %d times ending before %s", i, 1+i%5, got[id], before)
+		}
+	}
+	checkPage(t, "a bad date", c.get("/console/silences?filtered=1&ends_before=soon"), http.StatusBadRequest)
+	checkPage(t, "a bad cursor", c.get("/console/silences?cursor=%21%21"), http.StatusBadRequest)
 }
