@@ -2,9 +2,11 @@ package console
 
 import (
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -48,8 +50,15 @@ func (s *Sessions) Issue(name string) (value string, expires time.Time, err erro
 	if !ok {
 		return "", time.Time{}, ErrSessionInvalid
 	}
+	// A random part makes every session distinct, so its CSRF token is too: two sign-ins of
+	// the same token in the same second do not share one.
+	nonce := make([]byte, 16)
+	if _, err := rand.Read(nonce); err != nil {
+		return "", time.Time{}, fmt.Errorf("session nonce: %w", err)
+	}
 	expires = s.now().Add(s.ttl).Truncate(time.Second)
-	payload := base64.RawURLEncoding.EncodeToString([]byte(name)) + "." + strconv.FormatInt(expires.Unix(), 10)
+	payload := base64.RawURLEncoding.EncodeToString([]byte(name)) + "." + strconv.FormatInt(expires.Unix(), 10) +
+		"." + base64.RawURLEncoding.EncodeToString(nonce)
 	return payload + "." + sign(secret, "session", payload), expires, nil
 }
 
@@ -62,10 +71,11 @@ func (s *Sessions) Verify(value string) (name string, err error) {
 	if !ok {
 		return "", ErrSessionInvalid
 	}
-	encName, exp, ok := strings.Cut(payload, ".")
-	if !ok {
+	parts := strings.Split(payload, ".")
+	if len(parts) != 3 {
 		return "", ErrSessionInvalid
 	}
+	encName, exp := parts[0], parts[1]
 	raw, err := base64.RawURLEncoding.DecodeString(encName)
 	if err != nil {
 		return "", ErrSessionInvalid
