@@ -202,8 +202,12 @@ func (u *ui) silencesPage(w http.ResponseWriter, r *http.Request, v *console.Vie
 		u.fail(w, r, v, err)
 		return
 	}
+	// The row forms come back to this listing, without the notice of a previous form.
+	here := cloneQuery(q)
+	here.Del("done")
+	back := withQuery(consolePrefix+"/silences", here)
 	for _, s := range items {
-		d.Rows = append(d.Rows, newSilenceRow(v, s, now, r.URL.RequestURI()))
+		d.Rows = append(d.Rows, newSilenceRow(v, s, now, back))
 	}
 	if next != "" {
 		nq := cloneQuery(q)
