@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -578,5 +580,45 @@ func TestConsoleRulesPage(t *testing.T) {
 	}
 	if t.Failed() {
 		t.Log(res.body)
+	}
+}
+
+// A notice after a form is named in Go (u.done(…, "silence_lifted")) and shown from the
+// catalog as "flash.<key>": a key missing from the catalog would show nothing, silently.
+func TestConsoleFlashKeysAreInTheCatalog(t *testing.T) {
+	cat, err := console.DefaultCatalog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := filepath.Glob("console*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := regexp.MustCompile(`u\.done\([^\n]*, "([^"]+)"\)`)
+	seen := 0
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range done.FindAllStringSubmatch(string(b), -1) {
+			seen++
+			if !cat.Has("flash." + m[1]) {
+				t.Errorf("%s: notice %q has no flash.%s in the catalog", f, m[1], m[1])
+			}
+		}
+	}
+	if seen == 0 {
+		t.Fatal("found no u.done call: is the pattern still right?")
+	}
+	// And a notice is shown, in the page's language, only for a key the catalog holds.
+	h := newHarness(t, harnessOptions{})
+	c := h.console(t, viewerToken)
+	c.setLang("en")
+	if res := c.get("/console/rules?done=signedout"); !strings.Contains(res.body, `id="flash"`) || !strings.Contains(res.body, "You have signed out.") {
+		t.Errorf("no notice for a known key: %s", res.body)
+	}
+	if res := c.get("/console/rules?done=%3Cb%3Enope"); strings.Contains(res.body, `id="flash"`) || strings.Contains(res.body, console.MissingMarker()) {
+		t.Errorf("a notice for an unknown key: %s", res.body)
 	}
 }
