@@ -64,8 +64,9 @@ type Report struct {
 	DecisionsByUpstream  map[string]map[string]int `json:"decisions_by_upstream"`
 	ContactsAvoided      int                       `json:"contacts_avoided"`
 	ContactsAvoidedByDay map[string]int            `json:"contacts_avoided_by_day"` // YYYY-MM-DD → n
-	// ContactsAvoidedByDayReason splits each day's avoided contacts by the reason they were
-	// dropped (YYYY-MM-DD → reason → n), for the console's stacked chart.
+	// ContactsAvoidedByDayReason splits avoided contacts by day in the configured timezone
+	// and by the reason they were dropped (YYYY-MM-DD → reason → n), for the console's
+	// stacked chart. (ContactsAvoidedByDay keeps its UTC days.)
 	ContactsAvoidedByDayReason map[string]map[string]int `json:"contacts_avoided_by_day_reason"`
 	CostAvoided                float64                   `json:"cost_avoided"`
 	Currency                   string                    `json:"currency,omitempty"`

@@ -78,9 +78,8 @@ func (e *Engine) countDecision(r *gateway.Report, d *gateway.Decision) {
 		return
 	}
 	r.ContactsAvoided++
-	day := d.At.UTC().Format(time.DateOnly)
-	r.ContactsAvoidedByDay[day]++
-	bump(r.ContactsAvoidedByDayReason, day, reason)
+	r.ContactsAvoidedByDay[d.At.UTC().Format(time.DateOnly)]++
+	bump(r.ContactsAvoidedByDayReason, d.At.In(e.fallback).Format(time.DateOnly), reason)
 	r.CostAvoided += e.costs[d.Channel]
 }
 

@@ -67,3 +67,29 @@ func TestReportContactsAvoidedByDayReason(t *testing.T) {
 		}
 	}
 }
+
+// The per-reason days are the configured timezone's: 02:00 UTC on the 20th is still the
+// 19th in New York.
+func TestReportDaysByReasonInTheConfiguredTimezone(t *testing.T) {
+	h := newHarness(t, Config{DefaultRegion: "ES", Timezone: "America/New_York"})
+	ctx := context.Background()
+	h.clock.Set(engineStart.Add(-2 * 24 * time.Hour))
+	if _, err := h.e.CreateOptOut(ctx, gateway.OptOutInput{Identity: phone("+34600111222"), Channel: "sms"}); err != nil {
+		t.Fatal(err)
+	}
+	h.clock.Set(engineStart)
+	at := time.Date(2026, 11, 20, 2, 0, 0, 0, time.UTC)
+	if _, err := h.e.Decide(ctx, gateway.DecisionRequest{Channel: gateway.ChannelSMS, Category: "marketing", Recipients: []gateway.Identity{phone("+34600111222")}, Record: true, At: at}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := h.e.Report(ctx, engineStart.Add(-7*24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := r.ContactsAvoidedByDayReason["2026-11-19"][gateway.ReasonOptedOut]; got != 1 || len(r.ContactsAvoidedByDayReason) != 1 {
+		t.Fatalf("by day and reason = %v, want the opt-out on 2026-11-19", r.ContactsAvoidedByDayReason)
+	}
+	if r.ContactsAvoidedByDay["2026-11-20"] != 1 {
+		t.Fatalf("UTC days = %v, want 2026-11-20", r.ContactsAvoidedByDay)
+	}
+}
