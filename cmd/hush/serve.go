@@ -185,6 +185,8 @@ func wire(ctx context.Context, cfg *configs.Config, e env, log *slog.Logger) (_ 
 		DefaultRegion: cfg.DefaultRegion,
 		Location:      loc,
 		Rules:         cfg.Rules,
+		Caps:          cfg.Caps,
+		QuietHours:    cfg.QuietHours,
 		Logger:        log,
 		Metrics:       server.NewMetrics(reg),
 		Gatherer:      reg,

@@ -547,8 +547,10 @@ func TestConsoleRulesPage(t *testing.T) {
 	}}
 	srv := httptest.NewServer(server.NewServer(server.Deps{
 		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), Store: h.store, Engine: h.engine, Rules: rules,
-		Tokens: []server.Token{{Name: "lead", Token: viewerToken, Role: server.RoleViewer}},
-		Now:    h.clock.Now,
+		Caps:       []gateway.CapSpec{{Channel: gateway.ChannelEmail, Category: gateway.CategoryMarketing, Max: 3, Per: gateway.Duration(7 * 24 * time.Hour)}},
+		QuietHours: []gateway.QuietHoursSpec{{Channels: []gateway.Channel{gateway.ChannelSMS, gateway.ChannelVoice}, From: "21:00", To: "09:00", Action: gateway.QuietDefer}},
+		Tokens:     []server.Token{{Name: "lead", Token: viewerToken, Role: server.RoleViewer}},
+		Now:        h.clock.Now,
 	}))
 	t.Cleanup(srv.Close)
 	withRules := *h
@@ -573,6 +575,9 @@ func TestConsoleRulesPage(t *testing.T) {
 		`Shadow: decisions are recorded, traffic unchanged`,
 		`id="rule-open-ticket-created">0<`,
 		`Silences created by hand (30 days): 1`,
+		// The anchors a timeline's cap and quiet-hours drops link to, with what they hold.
+		`<section id="caps"`, `<td>Email</td><td>Marketing</td><td>3 every 1w</td>`,
+		`<section id="quiet-hours"`, `<td>SMS, Voice call</td><td>from 21:00 to 09:00</td><td>is answered 429 with Retry-After, to be sent later</td>`,
 	} {
 		if !strings.Contains(res.body, want) {
 			t.Errorf("rules page lacks %s", want)

@@ -12,6 +12,21 @@ import (
 type rulesView struct {
 	Rules  []ruleRow
 	Manual int // silences created by hand in the period
+	Caps   []capRow
+	Quiet  []quietRow
+}
+
+// capRow is one frequency cap as the page shows it.
+type capRow struct {
+	Channel, Category, Per string
+	Max                    int
+}
+
+// quietRow is one quiet-hours window as the page shows it.
+type quietRow struct {
+	Channels  []string
+	From, To  string
+	ActionKey string // message key of what happens to a send in the window
 }
 
 // ruleRow is one loaded rule as the page shows it; durations are already words.
@@ -53,6 +68,22 @@ func (u *ui) rulesPage(w http.ResponseWriter, r *http.Request, v *console.View) 
 			row.FollowUpAfter = spec.FollowUp.After.String()
 		}
 		data.Rules = append(data.Rules, row)
+	}
+	for _, c := range u.deps.Caps {
+		data.Caps = append(data.Caps, capRow{
+			Channel: u.label(v, "channel.", string(c.Channel)), Category: u.label(v, "category.", string(c.Category)),
+			Max: c.Max, Per: c.Per.String(),
+		})
+	}
+	for _, q := range u.deps.QuietHours {
+		row := quietRow{From: q.From, To: q.To, ActionKey: "rules.quiet.drop"}
+		if q.Action == gateway.QuietDefer {
+			row.ActionKey = "rules.quiet.defer"
+		}
+		for _, c := range q.Channels {
+			row.Channels = append(row.Channels, u.label(v, "channel.", string(c)))
+		}
+		data.Quiet = append(data.Quiet, row)
 	}
 	v.Title, v.Data = "rules.title", data
 	u.show(w, r, http.StatusOK, "rules", v)

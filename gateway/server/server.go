@@ -26,9 +26,11 @@ type Deps struct {
 	DefaultRegion string
 	// Location is the configured timezone: the console shows every time in it. nil: UTC.
 	Location *time.Location
-	// Rules are the loaded rules, for the console's rules page.
-	Rules  []gateway.RuleSpec
-	Logger *slog.Logger
+	// Rules, Caps and QuietHours are the loaded policy, for the console's rules page.
+	Rules      []gateway.RuleSpec
+	Caps       []gateway.CapSpec
+	QuietHours []gateway.QuietHoursSpec
+	Logger     *slog.Logger
 	// Metrics records what the server does; nil: a fresh set on a private registry.
 	Metrics *Metrics
 	// Gatherer serves GET /metrics; nil: the registry of the fresh Metrics, if one was made.

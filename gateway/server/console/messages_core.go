@@ -179,5 +179,18 @@ func coreMessages() map[string]Message {
 		"rules.shadow.is":        {EN: "Shadow: decisions are recorded, traffic unchanged", ES: "Sombra: se registran las decisiones sin cambiar el tráfico"},
 		"rules.created":          {EN: "Silences created (30 days)", ES: "Silencios creados (30 días)"},
 		"rules.manual":           {EN: "Silences created by hand (30 days)", ES: "Silencios creados a mano (30 días)"},
+		"rules.caps":             {EN: "Frequency caps", ES: "Límites de frecuencia"},
+		"rules.caps.intro":       {EN: "At most this many contacts per customer in a rolling window; a send past the cap is withheld.", ES: "Como máximo estos contactos por cliente en una ventana móvil; un envío que supera el límite se retiene."},
+		"rules.caps.none":        {EN: "No frequency caps are configured.", ES: "No hay límites de frecuencia configurados."},
+		"rules.caps.limit":       {EN: "Limit", ES: "Límite"},
+		"rules.caps.maxper":      {EN: "%s every %s", ES: "%s cada %s"},
+		"rules.quiet":            {EN: "Quiet hours", ES: "Horas de silencio"},
+		"rules.quiet.intro":      {EN: "Windows in the customer's local time in which these channels are not used.", ES: "Franjas, en la hora local del cliente, en las que no se usan estos canales."},
+		"rules.quiet.none":       {EN: "No quiet hours are configured.", ES: "No hay horas de silencio configuradas."},
+		"rules.quiet.window":     {EN: "Window", ES: "Franja"},
+		"rules.quiet.fromto":     {EN: "from %s to %s", ES: "de %s a %s"},
+		"rules.quiet.action":     {EN: "A send in the window", ES: "Un envío en la franja"},
+		"rules.quiet.drop":       {EN: "is withheld", ES: "se retiene"},
+		"rules.quiet.defer":      {EN: "is answered 429 with Retry-After, to be sent later", ES: "recibe un 429 con Retry-After, para enviarlo más tarde"},
 	}
 }
