@@ -72,8 +72,8 @@ func customerPath(id gateway.Identity) string {
 // localBack is where a form goes back to: a console path the form named, else fallback. Only
 // paths of this console are followed, so a forged form cannot send the browser elsewhere.
 func localBack(s, fallback string) string {
-	if strings.HasPrefix(s, consolePrefix+"/") && !strings.HasPrefix(s, "//") && !strings.ContainsAny(s, "\\\r\n") {
-		return s
+	if p := localPath(s); strings.HasPrefix(p, consolePrefix+"/") {
+		return p
 	}
 	return fallback
 }

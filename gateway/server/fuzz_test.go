@@ -233,3 +233,40 @@ func FuzzDecodeBody(f *testing.F) {
 		}
 	})
 }
+
+// FuzzLocalPath: whatever a form or a query names as the place to go after signing in, after
+// switching language or after a form, the console redirects only within hush. A browser
+// resolving the result against the console's own URL stays on the same scheme and host;
+// backslashes and tabs or newlines (which browsers read as slashes or drop) never pass.
+func FuzzLocalPath(f *testing.F) {
+	for _, s := range []string{
+		"/console/silences?rule=low-csat", "/", "//evil.example/x", "/\\evil.example", "https://evil.example/",
+		"/%2F%2Fevil.example", "/console/../x", "\t//evil.example", "/\t/evil.example", "javascript:alert(1)",
+		"/console/customers/email%3Aana%40example.com", "///evil.example", "/console/@evil.example",
+	} {
+		f.Add(s)
+	}
+	base, _ := url.Parse("https://hush.example/console/silences")
+	f.Fuzz(func(t *testing.T, s string) {
+		p := localPath(s)
+		if b := localBack(s, "/fallback"); b != "/fallback" && (b != p || !strings.HasPrefix(b, consolePrefix+"/")) {
+			t.Fatalf("localBack(%q) = %q, want the fallback or a console path", s, b)
+		}
+		if p == "" {
+			return
+		}
+		if p != s {
+			t.Fatalf("localPath(%q) = %q: it must accept as is or refuse", s, p)
+		}
+		if strings.ContainsAny(p, "\\\t\r\n") {
+			t.Fatalf("localPath let %q through: browsers read a backslash as a slash and drop tabs", s)
+		}
+		ref, err := url.Parse(p)
+		if err != nil {
+			t.Fatalf("localPath let %q through, which does not parse: %v", s, err)
+		}
+		if got := base.ResolveReference(ref); got.Scheme != base.Scheme || got.Host != base.Host {
+			t.Fatalf("localPath let %q through, which leads to %s", s, got)
+		}
+	})
+}
