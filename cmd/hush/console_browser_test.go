@@ -220,7 +220,6 @@ func TestConsoleInBrowser(t *testing.T) {
 			chromedp.Click(chromedp.ID("nav-dashboard")),
 			chromedp.WaitVisible(chromedp.ID("h-avoided")),
 		)
-		screenshot(t, ctx, "console-dashboard.png")
 	})
 
 	t.Run("viewer cannot lift", func(t *testing.T) {
@@ -271,6 +270,23 @@ func TestConsoleInBrowser(t *testing.T) {
 		}
 	})
 
+	t.Run("dashboard with a fortnight of history", func(t *testing.T) {
+		seedHistory(t, h, clock)
+		for _, lang := range []struct{ accept, file string }{
+			{"en-GB,en;q=0.9", "console-dashboard.png"},
+			{"es-ES,es;q=0.9", "console-dashboard-es.png"},
+		} {
+			ctx := newBrowser(t, lang.accept)
+			signIn(t, ctx, h.base, adminToken)
+			browse(t, ctx, "open the dashboard", chromedp.WaitVisible(chromedp.ID("h-avoided")))
+			bars := read(t, ctx, "count the chart's bars", chromedp.Evaluate[int](`document.querySelectorAll("svg rect").length`))
+			if bars < 14 {
+				t.Errorf("the dashboard's charts draw %d rectangles after two weeks of drops, want at least one per day", bars)
+			}
+			screenshot(t, ctx, lang.file)
+		}
+	})
+
 	t.Run("every page in both languages", func(t *testing.T) {
 		pages := []string{"/", "/console/customers", "/console/customers/" + url.PathEscape("email:"+ana),
 			"/console/silences", "/console/silences/" + sil.ID, "/console/silences/new",
@@ -300,6 +316,35 @@ func TestConsoleInBrowser(t *testing.T) {
 			}
 		}
 	})
+}
+
+// seedHistory gives the dashboard two weeks to show: each day some customers answer a
+// survey badly, one replies STOP to an SMS, and marketing tries to reach them all. hush's
+// clock is moved back for each day and then returned to now.
+func seedHistory(t *testing.T, h *hushProcess, clock *testClock) {
+	t.Helper()
+	now := clock.Now()
+	defer clock.Set(now)
+	for d := 14; d >= 1; d-- {
+		clock.Set(now.Add(-time.Duration(d) * day).Add(-2 * time.Hour))
+		for i := range 1 + d%4 {
+			addr := fmt.Sprintf("day%02d-%d@example.com", d, i)
+			ev := map[string]any{"type": "survey.response", "customer": customerOf(addr), "csat": 1}
+			if i%2 == 1 {
+				ev = map[string]any{"type": "survey.response", "customer": customerOf(addr), "nps": 2}
+			}
+			h.event(ev)
+			for range 1 + i {
+				h.decide("email", "marketing", email(addr), true)
+			}
+		}
+		if d%3 == 0 {
+			mobile := fmt.Sprintf("+346001%05d", d)
+			h.event(map[string]any{"type": "consent.optout", "customer": map[string]any{"phone": mobile}, "channel": "sms", "text": "BAJA"})
+			h.decide("sms", "marketing", phone(mobile), true)
+		}
+		h.decide("email", "marketing", email(fmt.Sprintf("happy%02d@example.com", d)), true)
+	}
 }
 
 var missingRE = regexp.MustCompile(`⟦missing:[^⟧]*⟧`)
