@@ -16,6 +16,7 @@ import (
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // The console in a real browser: Debian's Chromium, headless, driven over the DevTools
@@ -284,6 +285,33 @@ func TestConsoleInBrowser(t *testing.T) {
 				t.Errorf("the dashboard's charts draw %d rectangles after two weeks of drops, want at least one per day", bars)
 			}
 			screenshot(t, ctx, lang.file)
+		}
+	})
+
+	t.Run("phone width and keyboard", func(t *testing.T) {
+		ctx := newBrowser(t, "es-ES,es;q=0.9")
+		browse(t, ctx, "emulate a phone", chromedp.EmulateViewport(360, 740, chromedp.EmulateMobile))
+		signIn(t, ctx, h.base, adminToken)
+		for _, p := range []string{"/", "/console/customers/" + url.PathEscape("email:"+ana), "/console/silences", "/console/incidents", "/console/rules"} {
+			browse(t, ctx, "open "+p, chromedp.Navigate(h.base+p), chromedp.WaitVisible(chromedp.ID("main")))
+			// Wide tables scroll inside their own box; the page itself must not.
+			width := read(t, ctx, "measure the page", chromedp.Evaluate[int](`document.documentElement.scrollWidth`))
+			if width > 360 {
+				t.Errorf("%s is %d px wide on a 360 px phone: the page scrolls sideways", p, width)
+			}
+			if strings.HasPrefix(p, "/console/customers/") {
+				screenshot(t, ctx, "console-phone-customer.png")
+			}
+		}
+		// The first Tab reaches the skip link, and following it moves focus to the content.
+		browse(t, ctx, "tab to the skip link", chromedp.Navigate(h.base+"/console/silences"),
+			chromedp.WaitVisible(chromedp.ID("main")), chromedp.KeyEvent(kb.Tab))
+		if href := read(t, ctx, "read the focused link", chromedp.Evaluate[string](`document.activeElement.getAttribute("href")`)); href != "#main" {
+			t.Errorf("the first Tab focuses %q, want the skip link to #main", href)
+		}
+		browse(t, ctx, "follow the skip link", chromedp.KeyEvent("\r"))
+		if id := read(t, ctx, "read the focused element", chromedp.Evaluate[string](`document.activeElement.id`)); id != "main" {
+			t.Errorf("after the skip link, focus is on %q, want main", id)
 		}
 	})
 
