@@ -92,6 +92,8 @@ type Tx interface {
 	// Deliveries: the dedupe keys of webhook deliveries, per source.
 	DeliverySeen(source, deliveryID string) (bool, error)
 	PutDelivery(source, deliveryID string, at time.Time) error
+	// ForEachDelivery walks every dedupe key (to move a store to another back end).
+	ForEachDelivery(fn func(source, deliveryID string, at time.Time) error) error
 
 	// Customers and the identity index. PutCustomer indexes every identity in c.Identities
 	// (an identity that belongs to another customer is a conflict error: merge first) and
@@ -138,6 +140,8 @@ type Tx interface {
 	PutContact(c *Contact) error
 	DeleteContact(customerID, id string) error
 	CountContacts(customerID string, since time.Time, ch Channel, cat Category) (int, error)
+	// ForEachContact walks every cap counter (to move a store to another back end).
+	ForEachContact(fn func(*Contact) error) error
 
 	DeadLetter(id string) (*DeadLetter, error)
 	PutDeadLetter(d *DeadLetter) error

@@ -33,6 +33,11 @@ func timeBits(t time.Time) uint64 {
 	return uint64(n) ^ 1<<63
 }
 
+// timeFromBits is the inverse of timeBits (within its range), in UTC.
+func timeFromBits(b uint64) time.Time {
+	return time.Unix(0, int64(b^1<<63)).UTC()
+}
+
 func timeKey(t time.Time) []byte {
 	var b [8]byte
 	binary.BigEndian.PutUint64(b[:], timeBits(t))

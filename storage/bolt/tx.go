@@ -46,6 +46,17 @@ func (t *tx) PutDelivery(source, deliveryID string, at time.Time) error {
 	return nil
 }
 
+// ForEachDelivery walks the dedupe keys in key order. fn must not write deliveries.
+func (t *tx) ForEachDelivery(fn func(source, deliveryID string, at time.Time) error) error {
+	return scanRange(t.bucket(bucketDeliveries), nil, nil, false, nil, func(k, v []byte) (bool, error) {
+		source, id, ok := bytes.Cut(k, []byte{0})
+		if !ok || len(v) != 8 {
+			return false, fmt.Errorf("delivery key %q is corrupt", k)
+		}
+		return true, fn(string(source), string(id), timeFromBits(binary.BigEndian.Uint64(v)))
+	})
+}
+
 // ---- customers
 
 func (t *tx) Customer(id string) (*gateway.Customer, error) {
@@ -476,6 +487,17 @@ func (t *tx) CountContacts(customerID string, since time.Time, ch gateway.Channe
 		return true, nil
 	})
 	return n, err
+}
+
+// ForEachContact walks every cap counter. fn must not write contacts.
+func (t *tx) ForEachContact(fn func(*gateway.Contact) error) error {
+	return scanRange(t.bucket(bucketContacts), nil, nil, false, nil, func(k, v []byte) (bool, error) {
+		c := new(gateway.Contact)
+		if err := json.Unmarshal(v, c); err != nil {
+			return false, fmt.Errorf("decode contact %q: %w", k, err)
+		}
+		return true, fn(c)
+	})
 }
 
 // ---- dead letters and outbox

@@ -237,6 +237,18 @@ func testDeliveries(t *testing.T, s gateway.Store) {
 		}
 		return nil
 	})
+	update(t, s, func(tx gateway.Tx) error { return tx.PutDelivery("twilio", "SM1", at(5)) })
+	view(t, s, func(tx gateway.Tx) error {
+		got := map[string]time.Time{}
+		err := tx.ForEachDelivery(func(source, id string, when time.Time) error {
+			got[source+"/"+id] = when
+			return nil
+		})
+		if err != nil || len(got) != 2 || !got["zendesk/d1"].Equal(t0) || !got["twilio/SM1"].Equal(at(5)) {
+			t.Errorf("ForEachDelivery = %v, %v; want zendesk/d1 at %s and twilio/SM1 at %s", got, err, t0, at(5))
+		}
+		return nil
+	})
 }
 
 func event(id, customerID string, when time.Time) *gateway.Event {
@@ -664,6 +676,21 @@ func testContacts(t *testing.T, s gateway.Store) {
 	if got := count(t, "cus_a", time.Time{}, gateway.ChannelVoice, gateway.CategorySales); got != 0 {
 		t.Errorf("after replacing c1: voice count = %d, want 0", got)
 	}
+	view(t, s, func(tx gateway.Tx) error {
+		got := map[string]gateway.Contact{}
+		err := tx.ForEachContact(func(c *gateway.Contact) error {
+			got[c.ID] = *c
+			return nil
+		})
+		want := contact("c1", "cus_a", at(0), gateway.ChannelEmail, gateway.CategorySales)
+		if err != nil || len(got) != 4 || got["c1"].Channel != want.Channel || !got["c1"].At.Equal(want.At) || got["c1"].CustomerID != "cus_a" {
+			t.Errorf("ForEachContact = %+v, %v; want c1 (replaced), c3, c4, c5", got, err)
+		}
+		if _, ok := got["c2"]; ok {
+			t.Errorf("ForEachContact still lists the deleted c2")
+		}
+		return nil
+	})
 }
 
 func testDeadLetters(t *testing.T, s gateway.Store) {
