@@ -164,3 +164,30 @@ type Tx interface {
 	// many records it removed.
 	Prune(events, decisions, deliveries time.Time) (int, error)
 }
+
+// ChangeFeed is implemented by a store that several hush processes share (PostgreSQL). Each
+// process keeps an in-memory snapshot of who may be contacted; the feed tells it what the
+// other processes committed, so that a silence created through one replica is enforced by
+// every other within a second. A store only one process opens (bbolt) does not implement it.
+//
+// The store derives the feed from the writes themselves: a commit that put a customer, a
+// silence or an opt-out, merged or deleted customers names those customers; one that put an
+// incident sets Incidents.
+type ChangeFeed interface {
+	// Changes returns what other processes (other Store values) committed after version
+	// since, and the version to ask from next time. Since 0 asks from the start of the feed;
+	// a since older than the feed still keeps returns Reset (reload everything).
+	Changes(ctx context.Context, since uint64) (Changes, error)
+	// WaitChange returns when another process may have committed (a wake-up, not a
+	// promise: callers still call Changes) or after at most interval, or when ctx ends.
+	// Stores without notifications simply wait interval.
+	WaitChange(ctx context.Context, interval time.Duration) error
+}
+
+// Changes is one read of a ChangeFeed.
+type Changes struct {
+	Version   uint64   // the version these changes bring the reader to
+	Customers []string // customers whose record, identities, silences or opt-outs changed
+	Incidents bool     // an incident was opened, changed or resolved
+	Reset     bool     // the feed no longer reaches back to since: reload the whole snapshot
+}
