@@ -400,7 +400,8 @@ func serve(ctx context.Context, args []string, e env) error {
 		e.ready(base)
 	}
 
-	// The janitor and the alert worker run until shutdown, and stop before the store closes.
+	// The janitor, the alert worker and the snapshot's follower of other replicas' commits
+	// (a shared store only) run until shutdown, and stop before the store closes.
 	janitorDone := make(chan struct{})
 	janitorCtx, stopJanitor := context.WithCancel(ctx)
 	go func() {
@@ -415,6 +416,12 @@ func serve(ctx context.Context, args []string, e env) error {
 		}
 	}()
 
+	followDone := make(chan struct{})
+	go func() {
+		defer close(followDone)
+		_ = a.engine.Follow(janitorCtx) // returns at once for a store only this process uses
+	}()
+
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -422,6 +429,7 @@ func serve(ctx context.Context, args []string, e env) error {
 		stopJanitor()
 		<-janitorDone
 		<-workerDone
+		<-followDone
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
@@ -432,6 +440,7 @@ func serve(ctx context.Context, args []string, e env) error {
 	stopJanitor()
 	<-janitorDone
 	<-workerDone
+	<-followDone
 	if err := a.engine.Close(drainCtx); err != nil {
 		log.Error("decision log not fully written", "err", err)
 	}

@@ -37,8 +37,11 @@ type Config struct {
 	// customer's silences (or a silenced customer's addresses) queues a sync job per upstream
 	// in the outbox (gateway.OutboxSync), in the same transaction.
 	SyncUpstreams []string
-	Now           func() time.Time // nil: time.Now
-	Logger        *slog.Logger     // nil: discard
+	// FeedInterval is how often Follow reads a shared store's change feed when no
+	// notification wakes it first; 0: 250ms.
+	FeedInterval time.Duration
+	Now          func() time.Time // nil: time.Now
+	Logger       *slog.Logger     // nil: discard
 }
 
 // Engine is hush's core: it ingests events and their consequences, answers decisions from an
@@ -68,6 +71,12 @@ type Engine struct {
 	stale atomic.Bool
 
 	locations sync.Map // zone name → *time.Location
+
+	// Following a shared store's change feed (feed.go).
+	feedInterval time.Duration
+	feedVersion  atomic.Uint64
+	feedOK       atomic.Int64 // unix nanoseconds of the last successful read
+	feedFailing  atomic.Bool
 }
 
 var _ gateway.Engine = (*Engine)(nil)
@@ -86,6 +95,10 @@ func New(ctx context.Context, store gateway.Store, cfg Config) (*Engine, error) 
 		syncUpstreams: slices.Clone(cfg.SyncUpstreams),
 		now:           cfg.Now,
 		log:           cfg.Logger,
+		feedInterval:  cfg.FeedInterval,
+	}
+	if e.feedInterval <= 0 {
+		e.feedInterval = defaultFeedInterval
 	}
 	if e.now == nil {
 		e.now = time.Now
@@ -105,6 +118,9 @@ func New(ctx context.Context, store gateway.Store, cfg Config) (*Engine, error) 
 		if e.fallback, err = time.LoadLocation(cfg.Timezone); err != nil {
 			return nil, fmt.Errorf("timezone %q: %w", cfg.Timezone, err)
 		}
+	}
+	if err := e.startFeed(ctx); err != nil {
+		return nil, err
 	}
 	if err := e.rebuild(ctx); err != nil {
 		return nil, err

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -68,6 +70,40 @@ func (m *Metrics) registerSnapshotGauge(engine any) {
 		Name: "hush_snapshot_records",
 		Help: "Active silences, opt-outs and incidents held in the in-memory decision snapshot.",
 	}, func() float64 { return float64(sizer.SnapshotSize()) }))
+}
+
+// feedWatcher is implemented by engines that follow a store shared by several processes.
+type feedWatcher interface {
+	FeedStatus() (lastOK time.Time, failing, shared bool)
+}
+
+// registerFeedGauges exports whether the snapshot keeps up with other replicas' commits:
+// when the shared store does not answer, decisions still come from the snapshot, which may
+// be behind, and these say so.
+func (m *Metrics) registerFeedGauges(engine any) {
+	w, ok := engine.(feedWatcher)
+	if !ok || m.reg == nil {
+		return
+	}
+	if _, _, shared := w.FeedStatus(); !shared {
+		return
+	}
+	_ = m.reg.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "hush_snapshot_feed_failing",
+		Help: "1 while the shared store's change feed cannot be read: decisions are answered from the snapshot as it was, possibly missing other replicas' latest silences.",
+	}, func() float64 {
+		if _, failing, _ := w.FeedStatus(); failing {
+			return 1
+		}
+		return 0
+	}))
+	_ = m.reg.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "hush_snapshot_feed_last_success_timestamp_seconds",
+		Help: "When the snapshot last read other replicas' commits from the shared store (Unix seconds).",
+	}, func() float64 {
+		last, _, _ := w.FeedStatus()
+		return float64(last.UnixNano()) / 1e9
+	}))
 }
 
 // decisionLogWatcher is implemented by engines that write their decision log in batches.

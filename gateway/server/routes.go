@@ -22,6 +22,7 @@ func newRouter(deps Deps) http.Handler {
 	addRoutes(r, deps)
 	deps.Metrics.registerSnapshotGauge(deps.Engine)
 	deps.Metrics.registerDecisionLogGauges(deps.Engine)
+	deps.Metrics.registerFeedGauges(deps.Engine)
 	deps.Metrics.registerWriteGauge(deps.writes)
 	return accessLog(deps.Logger, deps.Metrics, r)
 }
