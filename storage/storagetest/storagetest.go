@@ -311,6 +311,21 @@ func testEvents(t *testing.T, s gateway.Store) {
 		return nil
 	})
 
+	// An event that arrives with a number of its own (moved from another store) keeps it,
+	// and numbers handed out afterwards are past it, so none is ever reused.
+	moved := event("moved", "cus_b", at(3))
+	moved.Seq = other.Seq + 100
+	fresh := event("fresh", "cus_b", at(4))
+	update(t, s, func(tx gateway.Tx) error {
+		if err := tx.PutEvent(moved); err != nil {
+			return err
+		}
+		return tx.PutEvent(fresh)
+	})
+	if moved.Seq != other.Seq+100 || fresh.Seq <= moved.Seq {
+		t.Errorf("an event put with Seq %d got %d; the next new event got %d, want more than it", other.Seq+100, moved.Seq, fresh.Seq)
+	}
+
 	// Putting an event with its Seq again replaces it, even when its time changed.
 	update(t, s, func(tx gateway.Tx) error {
 		full.Status, full.At = gateway.StatusSolved, at(20)
