@@ -157,6 +157,8 @@ type Tx interface {
 	PutSuppressionEntry(e *SuppressionEntry) error
 	DeleteSuppressionEntry(upstream, address string) error // a missing entry is not an error
 	SuppressionEntries(q SuppressionQuery) ([]SuppressionEntry, string, error)
+	// ForEachSuppressionEntry walks the whole ledger, every upstream (to move a store).
+	ForEachSuppressionEntry(fn func(*SuppressionEntry) error) error
 
 	// Prune deletes events (with raw payloads) with At before events, decisions before
 	// decisions (and cap contacts) before decisions and deliveries before deliveries; zero times

@@ -141,3 +141,15 @@ func createSuppressionBuckets(tx *bbolt.Tx) error {
 	}
 	return nil
 }
+
+// ForEachSuppressionEntry walks the ledger in key order (upstream, then address). fn must
+// not write the ledger.
+func (t *tx) ForEachSuppressionEntry(fn func(*gateway.SuppressionEntry) error) error {
+	return scanRange(t.bucket(bucketSuppression), nil, nil, false, nil, func(k, v []byte) (bool, error) {
+		e := new(gateway.SuppressionEntry)
+		if err := json.Unmarshal(v, e); err != nil {
+			return false, fmt.Errorf("decode suppression entry: %w", err)
+		}
+		return true, fn(e)
+	})
+}

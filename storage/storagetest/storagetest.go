@@ -1060,6 +1060,30 @@ func testSuppressionLedger(t *testing.T, s gateway.Store) {
 		})
 	})
 
+	t.Run("walk every upstream", func(t *testing.T) {
+		view(t, s, func(tx gateway.Tx) error {
+			var all, want []string
+			if err := tx.ForEachSuppressionEntry(func(e *gateway.SuppressionEntry) error {
+				all = append(all, e.Upstream+"/"+e.Address)
+				return nil
+			}); err != nil {
+				return err
+			}
+			for _, up := range []string{sg, sgEU, "postmark"} {
+				err := eachSuppressionEntry(tx, up, func(e gateway.SuppressionEntry) { want = append(want, up+"/"+e.Address) })
+				if err != nil {
+					return err
+				}
+			}
+			slices.Sort(all)
+			slices.Sort(want)
+			if len(want) == 0 || !slices.Equal(all, want) {
+				t.Errorf("ForEachSuppressionEntry = %v, want every upstream's entries %v", all, want)
+			}
+			return nil
+		})
+	})
+
 	t.Run("invalid", func(t *testing.T) {
 		for _, c := range []struct {
 			name string
@@ -1739,5 +1763,23 @@ func testClosed(t *testing.T, s gateway.Store) {
 	}
 	if err := s.Ping(context.Background()); !errors.Is(err, gateway.ErrStoreClosed) {
 		t.Errorf("Ping after Close: %v, want ErrStoreClosed", err)
+	}
+}
+
+// eachSuppressionEntry pages through one upstream's ledger.
+func eachSuppressionEntry(tx gateway.Tx, upstream string, fn func(gateway.SuppressionEntry)) error {
+	p := gateway.Page{Limit: 1000}
+	for {
+		entries, next, err := tx.SuppressionEntries(gateway.SuppressionQuery{Upstream: upstream, Page: p})
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			fn(e)
+		}
+		if next == "" {
+			return nil
+		}
+		p.Cursor = next
 	}
 }
