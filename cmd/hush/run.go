@@ -49,6 +49,8 @@ func runEnv(ctx context.Context, args []string, e env) error {
 		return backup(ctx, rest, e)
 	case "bench":
 		return bench(ctx, rest, e)
+	case "migrate-storage":
+		return migrateStorage(ctx, rest, e)
 	case "version", "--version", "-v":
 		fmt.Fprintln(e.stdout, "hush", buildVersion())
 		return nil
@@ -68,6 +70,7 @@ Usage:
   hush serve [--config FILE] [--listen ADDR] [--data DIR]
   hush check-config FILE
   hush backup [--config FILE] [--data DIR] [--url URL] FILE
+  hush migrate-storage --from bolt:PATH --to postgres://… [--data DIR]
   hush bench [-duration 10s] [-scenarios proxy,intake,decisions,scale] [-json] [-cpuprofile PREFIX]
              [-clients N] [-intake-clients N] [-rate 1000] [-customers N] [-silences N] [-data-cache DIR]
   hush version
