@@ -7,21 +7,21 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"net/url"
 	"path/filepath"
 	"strings"
 
 	"github.com/hush-gateway/hush/gateway"
 	"github.com/hush-gateway/hush/storage/bolt"
+	"github.com/hush-gateway/hush/storage/postgres"
 )
-
-// ErrPostgresNotBuilt is returned for postgres:// settings until that back end lands.
-var ErrPostgresNotBuilt = errors.New("postgres back end is not built into this version yet")
 
 // Open opens the store named by dsn:
 //
 //	bolt:PATH                 an embedded bbolt file; a relative PATH is inside dataDir,
 //	                          which is created (mode 0700) when missing
-//	postgres://… postgresql://…  the shared back end (not built yet)
+//	postgres://… postgresql://…  the shared back end for several replicas (storage/postgres);
+//	                          the DSN is pgx's (search_path, pool_max_conns, sslmode…)
 func Open(ctx context.Context, dsn string, dataDir string) (gateway.Store, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -31,8 +31,13 @@ func Open(ctx context.Context, dsn string, dataDir string) (gateway.Store, error
 	case "bolt":
 		return openBolt(rest, dataDir)
 	case "postgres", "postgresql":
-		// The DSN may carry a password: never echo it.
-		return nil, fmt.Errorf("storage %s://…: %w", strings.ToLower(scheme), ErrPostgresNotBuilt)
+		s, err := postgres.Open(ctx, dsn, postgres.Options{})
+		if err != nil {
+			// The DSN may carry a password: the error names the host part only, and
+			// whatever the driver said is stripped of the password too.
+			return nil, fmt.Errorf("open storage %s: %s", redact(dsn), stripSecret(err.Error(), dsn))
+		}
+		return s, nil
 	default:
 		return nil, fmt.Errorf("storage setting %q has an unknown scheme: use bolt:PATH or postgres://user@host/db", redact(dsn))
 	}
@@ -65,4 +70,15 @@ func redact(dsn string) string {
 		return "…" + dsn[at:]
 	}
 	return dsn
+}
+
+// stripSecret removes the DSN's password, and the whole DSN, from a driver's message.
+func stripSecret(msg, dsn string) string {
+	msg = strings.ReplaceAll(msg, dsn, redact(dsn))
+	if u, err := url.Parse(dsn); err == nil && u.User != nil {
+		if pw, ok := u.User.Password(); ok && pw != "" {
+			msg = strings.ReplaceAll(msg, pw, "…")
+		}
+	}
+	return msg
 }
