@@ -1,0 +1,182 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/hush-gateway/hush/gateway"
+)
+
+// Two hush replicas, each a `hush serve` run by run(), sharing one PostgreSQL database (issue
+// #9). .ci/run starts a throwaway PostgreSQL and sets HUSH_TEST_POSTGRES_DSN.
+
+// postgresDSN is the test database, or a skip (a failure in CI).
+func postgresDSN(t *testing.T) string {
+	t.Helper()
+	dsn := os.Getenv("HUSH_TEST_POSTGRES_DSN")
+	if dsn == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("CI must run the PostgreSQL tests: HUSH_TEST_POSTGRES_DSN is not set (.ci/run sets it)")
+		}
+		t.Skip("HUSH_TEST_POSTGRES_DSN is not set: `export HUSH_TEST_POSTGRES_DSN=$(bash scripts/postgres-test start)`")
+	}
+	return dsn
+}
+
+// freshSchemaDSN creates an empty schema for one test and returns a DSN that uses it; the
+// schema is dropped when the test ends.
+func freshSchemaDSN(t *testing.T) string {
+	t.Helper()
+	dsn := postgresDSN(t)
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	schema := "hush_e2e_" + hex.EncodeToString(b)
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatalf("connect to the test database: %v", err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		c, err := pgx.Connect(context.Background(), dsn)
+		if err != nil {
+			return
+		}
+		defer c.Close(context.Background())
+		_, _ = c.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+	})
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// replicaConfig is the embedded default with storage on PostgreSQL.
+func replicaConfig(t *testing.T, dsn string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "configs", "default.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const bolt = `storage: "bolt:hush.db"`
+	cfg := string(b)
+	if !strings.Contains(cfg, bolt) {
+		t.Fatalf("configs/default.yaml no longer has the line %q", bolt)
+	}
+	quoted, _ := json.Marshal(dsn)
+	cfg = strings.Replace(cfg, bolt, "storage: "+string(quoted), 1)
+	path := filepath.Join(t.TempDir(), "hush.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestReplicasShareOnePostgres(t *testing.T) {
+	config := replicaConfig(t, freshSchemaDSN(t))
+	clock := newTestClock(t0)
+	a := startHush(t, clock, hushOptions{config: config})
+	b := startHush(t, clock, hushOptions{config: config})
+
+	t.Run("a silence through A is enforced by B within a second", func(t *testing.T) {
+		if d := b.check("email", "marketing", email(ana)); !d.Allowed {
+			t.Fatalf("before anything happened, B says %+v", d)
+		}
+		a.event(map[string]any{"type": "survey.response", "customer": customerOf(ana), "csat": 1})
+		acked := time.Now()
+		// B learns of A's commit through the database (a notification wakes it; it also
+		// polls every 250 ms). The issue's bound is one second.
+		deadline := acked.Add(time.Second)
+		for {
+			d := b.check("email", "marketing", email(ana))
+			if !d.Allowed && d.Rule == "low-csat" {
+				t.Logf("B enforced A's silence %s after A acknowledged the webhook", time.Since(acked).Round(time.Millisecond))
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("B still allows ana %s after A silenced her: %+v", time.Since(acked).Round(time.Millisecond), d)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	})
+
+	t.Run("a cap holds exactly across replicas", func(t *testing.T) {
+		// The default config caps SMS marketing at 4 per 30 days.
+		const mobile = "+34600999888"
+		a.event(map[string]any{"type": "ticket.opened", "customer": map[string]any{"phone": mobile}})
+		var mu sync.Mutex
+		allowed := 0
+		var wg sync.WaitGroup
+		for i := range 24 {
+			h := a
+			if i%2 == 1 {
+				h = b
+			}
+			wg.Go(func() {
+				d := h.decide("sms", "marketing", phone(mobile), true)
+				if d.Allowed {
+					mu.Lock()
+					allowed++
+					mu.Unlock()
+				} else if d.Reason != gateway.ReasonFrequencyCap {
+					t.Errorf("a send was dropped for %q, want only frequency_cap", d.Reason)
+				}
+			})
+		}
+		wg.Wait()
+		if allowed != 4 {
+			t.Errorf("24 concurrent sends through both replicas: %d allowed, want exactly the cap of 4", allowed)
+		}
+	})
+
+	t.Run("the same webhook delivered to both is stored once", func(t *testing.T) {
+		id := newDeliveryID()
+		body := []byte(`{"type": "ticket.opened", "customer": {"email": "ben@example.com"}, "topic": "crm:case:1", "at": "2026-11-20T10:00:00Z"}`)
+		var wg sync.WaitGroup
+		answers := make([]webhookCounts, 2)
+		for i, h := range []*hushProcess{a, b} {
+			wg.Go(func() {
+				resp, got := h.signedWebhook(id, body)
+				if resp.StatusCode != http.StatusOK {
+					t.Errorf("replica %d answered %d %s", i, resp.StatusCode, got)
+					return
+				}
+				if err := json.Unmarshal(got, &answers[i]); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		if answers[0].Accepted+answers[1].Accepted != 1 || answers[0].Duplicates+answers[1].Duplicates != 1 {
+			t.Errorf("the two replicas answered %+v and %+v; want one accepted and one duplicate", answers[0], answers[1])
+		}
+		events := 0
+		for _, it := range b.customer("email:" + neighbour).Timeline.Items {
+			if it.Kind == "event" {
+				events++
+			}
+		}
+		if events != 1 {
+			t.Errorf("ben's timeline holds %d events, want the webhook's one", events)
+		}
+	})
+}
