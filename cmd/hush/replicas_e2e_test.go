@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -179,4 +181,124 @@ func TestReplicasShareOnePostgres(t *testing.T) {
 			t.Errorf("ben's timeline holds %d events, want the webhook's one", events)
 		}
 	})
+}
+
+// cuttableLink forwards TCP connections to a server until cut: closing every connection and
+// refusing new ones stands in for the database becoming unreachable.
+type cuttableLink struct {
+	t      *testing.T
+	ln     net.Listener
+	target string
+	mu     sync.Mutex
+	cut    bool
+	conns  []net.Conn
+}
+
+func newCuttableLink(t *testing.T, target string) *cuttableLink {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := &cuttableLink{t: t, ln: ln, target: target}
+	go l.serve()
+	t.Cleanup(func() { _ = ln.Close(); l.setCut(true) })
+	return l
+}
+
+func (l *cuttableLink) serve() {
+	for {
+		c, err := l.ln.Accept()
+		if err != nil {
+			return
+		}
+		l.mu.Lock()
+		if l.cut {
+			l.mu.Unlock()
+			_ = c.Close()
+			continue
+		}
+		up, err := net.Dial("tcp", l.target)
+		if err != nil {
+			l.mu.Unlock()
+			_ = c.Close()
+			continue
+		}
+		l.conns = append(l.conns, c, up)
+		l.mu.Unlock()
+		go func() { _, _ = io.Copy(up, c); _ = up.Close() }()
+		go func() { _, _ = io.Copy(c, up); _ = c.Close() }()
+	}
+}
+
+// setCut cuts the link (closing every open connection) or restores it.
+func (l *cuttableLink) setCut(cut bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.cut = cut
+	if cut {
+		for _, c := range l.conns {
+			_ = c.Close()
+		}
+		l.conns = nil
+	}
+}
+
+// TestPostgresUnreachable: while the database cannot be reached, intake answers 503 (the
+// vendor retries) and /readyz says not ready, but decisions keep coming from the snapshot
+// and the metrics say it may be behind; once the database is back, everything answers again.
+func TestPostgresUnreachable(t *testing.T) {
+	dsn := freshSchemaDSN(t)
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	link := newCuttableLink(t, u.Host)
+	u.Host = link.ln.Addr().String()
+	q := u.Query()
+	q.Set("connect_timeout", "2")
+	u.RawQuery = q.Encode()
+	clock := newTestClock(t0)
+	h := startHush(t, clock, hushOptions{config: replicaConfig(t, u.String())})
+	h.event(map[string]any{"type": "survey.response", "customer": customerOf(ana), "csat": 1})
+
+	link.setCut(true)
+	resp, body := h.signedWebhook(newDeliveryID(), []byte(`{"type": "survey.response", "customer": {"email": "ben@example.com"}, "csat": 1, "at": "2026-11-20T10:00:00Z"}`))
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("a webhook while the database is unreachable answered %d %s, want 503 so the vendor retries", resp.StatusCode, body)
+	}
+	if d := h.check("email", "marketing", email(ana)); d.Allowed || d.Rule != "low-csat" {
+		t.Errorf("while the database is unreachable, ana: %+v; want still silenced (from the snapshot)", d)
+	}
+	if resp, _ := h.request(http.MethodGet, "/readyz", nil, nil); resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("/readyz while the database is unreachable: %d, want 503", resp.StatusCode)
+	}
+	// The follower notices within a few of its reads.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, metrics := h.request(http.MethodGet, "/metrics", nil, nil)
+		if strings.Contains(string(metrics), "hush_snapshot_feed_failing 1") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("hush_snapshot_feed_failing is not 1 after 10 s without the database")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
+	link.setCut(false)
+	deadline = time.Now().Add(15 * time.Second)
+	for {
+		resp, body := h.signedWebhook(newDeliveryID(), []byte(`{"type": "ticket.opened", "customer": {"email": "ben@example.com"}, "at": "2026-11-20T10:00:00Z"}`))
+		if resp.StatusCode == http.StatusOK {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("15 s after the database came back, webhooks still answer %d %s", resp.StatusCode, body)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if resp, _ := h.request(http.MethodGet, "/readyz", nil, nil); resp.StatusCode != http.StatusOK {
+		t.Errorf("/readyz after the database came back: %d, want 200", resp.StatusCode)
+	}
 }
