@@ -498,16 +498,26 @@ func (t *tx) PutEvent(e *gateway.Event) error {
 	}
 	what := fmt.Sprintf("event %s/%s", e.Source, e.ID)
 	if e.Seq == 0 {
-		// Numbered by the sequence in the same statement; the record is written with the
-		// number the statement returns (the seq column wins on read either way).
+		// Numbered by the sequence in the insert itself (one round trip under the write
+		// lock, not two); the record is written before it has its number, so on read the
+		// seq column fills it in, as customer_id does.
+		data, err := encode(what, e)
+		if err != nil {
+			return err
+		}
 		var seq int64
-		if err := t.ptx.QueryRow(t.ctx, "SELECT nextval('hush_event_seq')").Scan(&seq); err != nil {
-			return t.fail("number "+what, err)
+		err = t.ptx.QueryRow(t.ctx, `INSERT INTO events (customer_id, seq, at_ns, record, raw)
+			VALUES ($1, nextval('hush_event_seq'), $2, $3, $4) RETURNING seq`,
+			e.CustomerID, nanos(e.At), data, []byte(e.Raw)).Scan(&seq)
+		if err != nil {
+			return t.fail("write "+what, err)
 		}
 		e.Seq = uint64(seq)
-	} else if err := t.exec("number "+what,
-		// A number from a rolled-back run of this Update (the caller's struct kept it), or
-		// from another store: keep it and move the sequence past it so it is never reused.
+		return nil
+	}
+	// A number from a rolled-back run of this Update (the caller's struct kept it), or from
+	// another store: keep it and move the sequence past it so it is never reused.
+	if err := t.exec("number "+what,
 		"SELECT setval('hush_event_seq', $1) FROM hush_event_seq WHERE last_value < $1", int64(e.Seq)); err != nil {
 		return err
 	}
