@@ -273,6 +273,12 @@ func TestPostgresUnreachable(t *testing.T) {
 	if resp, _ := h.request(http.MethodGet, "/readyz", nil, nil); resp.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("/readyz while the database is unreachable: %d, want 503", resp.StatusCode)
 	}
+	// A send a frequency cap covers needs a commit to reserve its slot: refused, not sent
+	// past a cap nobody could count.
+	capped, _ := json.Marshal(map[string]any{"channel": "sms", "category": "marketing", "recipients": []recipient{phone("+34600111222")}, "record": true})
+	if resp, body := h.request(http.MethodPost, "/api/v1/decisions", capped, nil); resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("a capped send while the database is unreachable answered %d %s, want 503", resp.StatusCode, body)
+	}
 	// The follower notices within a few of its reads.
 	deadline := time.Now().Add(10 * time.Second)
 	for {
