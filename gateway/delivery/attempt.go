@@ -52,6 +52,9 @@ func (w *Worker) deliver(ctx context.Context, m *gateway.OutboxMessage) (outcome
 	if !w.limits.allow(m.Target, now) {
 		return skipped, nil
 	}
+	if ok, err := w.claim(ctx, m, now); !ok || err != nil {
+		return skipped, err
+	}
 	am, err := w.resolve(ctx, m)
 	if err != nil {
 		return skipped, err

@@ -71,6 +71,9 @@ func (w *Worker) sync(ctx context.Context, m *gateway.OutboxMessage) (outcome, e
 	if !w.syncs.allow(m.Target, now) {
 		return skipped, nil
 	}
+	if ok, err := w.claim(ctx, m, now); !ok || err != nil {
+		return skipped, err
+	}
 	plan, err := w.planSync(ctx, m.Target, target.Category, m.CustomerID, now)
 	if err != nil {
 		return skipped, err

@@ -21,6 +21,9 @@
 // idempotency header (Idempotency-Key, or Standard Webhooks' webhook-id) so that a
 // destination that deduplicates shows it once; one that does not (a Slack incoming webhook)
 // may show it twice in that narrow window.
+//
+// Several replicas sharing one store (PostgreSQL) claim each message before its attempt, so
+// that only one of them sends it (claim.go).
 package delivery
 
 import (
@@ -90,6 +93,9 @@ type Config struct {
 	// the first reconcile of a list may queue one job per silenced customer.
 	SyncRate  float64
 	SyncBurst int
+	// ClaimLease is how long a replica's claim on a message holds when the store is shared
+	// by several replicas (claim.go); default DefaultClaimLease.
+	ClaimLease time.Duration
 	// PollInterval is how often Run looks for due messages (default 1s); Wake runs early.
 	PollInterval time.Duration
 	// BatchSize bounds the messages one pass reads (default 500); the rest wait a pass.
@@ -163,6 +169,7 @@ func New(cfg Config) (*Worker, error) {
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = NewHTTPClient()
 	}
+	cfg.ClaimLease = positiveOr(cfg.ClaimLease, DefaultClaimLease)
 	w := &Worker{
 		cfg:    cfg,
 		limits: newLimiter(cfg.Rate, cfg.Burst),
