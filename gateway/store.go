@@ -24,6 +24,11 @@ type Store interface {
 	Close() error
 }
 
+// ErrBackupUnsupported is what Store.Backup answers for a store that hush cannot copy as one
+// file (PostgreSQL has its own tools). It is a caller's error (400), not a failure.
+var ErrBackupUnsupported = &Error{Code: CodeInvalid,
+	Message: "this storage is not a file hush backup can copy: back up PostgreSQL with pg_dump (or your provider's snapshots)"}
+
 // Page asks for one page of a listing. Cursor is opaque: the Next of the previous page.
 type Page struct {
 	Limit  int    // 0: the back end's default (50); capped at 1000

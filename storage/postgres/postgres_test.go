@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"flag"
 	"os"
 	"strings"
 	"sync"
@@ -21,19 +20,6 @@ import (
 // may create and drop schemas (scripts/postgres-test starts a throwaway one). Without it
 // they skip, except in CI, where a missing server is a failure.
 const dsnVar = "HUSH_TEST_POSTGRES_DSN"
-
-// conformanceSkip leaves out the conformance suite's Backup subtest: it checks bbolt's
-// file copy, and a PostgreSQL store refuses Backup by design (pg_dump is the tool);
-// TestBackupRefuses checks that answer instead.
-const conformanceSkip = "^TestConformance$/^Backup$"
-
-func TestMain(m *testing.M) {
-	flag.Parse()
-	if f := flag.Lookup("test.skip"); f != nil && f.Value.String() == "" {
-		_ = f.Value.Set(conformanceSkip)
-	}
-	os.Exit(m.Run())
-}
 
 func testDSN(tb testing.TB) string {
 	tb.Helper()

@@ -218,7 +218,7 @@ func (s *Store) Backup(ctx context.Context, w io.Writer) (int64, error) {
 }
 
 // ErrBackupUnsupported is Backup's answer.
-var ErrBackupUnsupported = errors.New("hush backup copies a bbolt file; back up a PostgreSQL store with pg_dump (or your provider's snapshots)")
+var ErrBackupUnsupported = gateway.ErrBackupUnsupported
 
 // Ping answers whether the database answers.
 func (s *Store) Ping(ctx context.Context) error {

@@ -1592,6 +1592,12 @@ func testBackup(t *testing.T, s gateway.Store) {
 	update(t, s, func(tx gateway.Tx) error { return tx.PutCustomer(customer("cus_a", "email:ana@example.com")) })
 	var buf bytes.Buffer
 	n, err := s.Backup(context.Background(), &buf)
+	if errors.Is(err, gateway.ErrBackupUnsupported) {
+		if n != 0 || buf.Len() != 0 {
+			t.Errorf("a store that cannot be copied wrote %d bytes", buf.Len())
+		}
+		t.Skip("this back end is not copied as a file (its own tools back it up)")
+	}
 	if err != nil {
 		t.Fatalf("Backup: %v", err)
 	}
