@@ -34,6 +34,9 @@ type benchOptions struct {
 	CPUProfile     string
 	ZendeskFixture string
 	TempDir        string
+	// Storage, when set (postgres://…), puts the intake and decisions scenarios' hush on
+	// that database (a fresh schema each) instead of bbolt in the temporary directory.
+	Storage string `json:",omitempty"`
 }
 
 func parseBenchFlags(args []string, e env) (benchOptions, error) {
@@ -58,6 +61,7 @@ func parseBenchFlags(args []string, e env) (benchOptions, error) {
 	fs.BoolVar(&o.JSON, "json", false, "print the results as JSON instead of the report")
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write CPU profiles of hush's proxy and intake phases to PREFIX-proxy.pprof and PREFIX-intake.pprof")
 	fs.StringVar(&o.ZendeskFixture, "zendesk-fixture", "", "the Zendesk webhook body to send (default: the connector's ticket.created fixture, found from the working directory)")
+	fs.StringVar(&o.Storage, "storage", "", "run the intake and decisions scenarios' hush on this store, e.g. postgres://… (a fresh schema each, dropped afterwards) instead of bbolt")
 	fs.StringVar(&o.TempDir, "tmp", "", "directory for the scenarios' data (default: the system's temporary directory)")
 	if err := fs.Parse(args); err != nil {
 		return o, usageError(err.Error())
@@ -274,6 +278,9 @@ func writeBenchReport(w io.Writer, r *benchReport) {
 		fmt.Fprintf(w, ", commit %s", m.Commit)
 	}
 	fmt.Fprintf(w, "\nload average %.2f at the start, %.2f at the end; phases: %s each\n", m.LoadStart, m.LoadEnd, r.Options.Duration)
+	if r.Options.Storage != "" {
+		fmt.Fprintf(w, "intake and decisions on %s storage (the proxy and scale scenarios on bbolt)\n", storageKind(r.Options.Storage))
+	}
 
 	row := func(name string, l loadResult, unit string) {
 		fmt.Fprintf(w, "  %-24s %10.0f %-7s p50 %9s  p99 %9s  (%d ok, %d errors)\n", name, l.PerSecond, unit, fmtDur(l.P50), fmtDur(l.P99), l.Requests, l.Errors)

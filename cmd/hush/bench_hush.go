@@ -11,7 +11,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/hush-gateway/hush/configs"
 )
@@ -58,6 +61,38 @@ func benchConfig(data string, tokens benchTokens, sources []configs.Source, upst
 	cfg.Sources = sources
 	cfg.Upstreams = upstreams
 	return cfg, nil
+}
+
+// useBenchStorage points cfg at a fresh schema of the PostgreSQL database dsn (when dsn is
+// set); the returned function drops the schema.
+func useBenchStorage(ctx context.Context, cfg *configs.Config, dsn string) (func(), error) {
+	if dsn == "" {
+		return func() {}, nil
+	}
+	schema := "hush_bench_" + randomHex(6)
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return nil, fmt.Errorf("connect to the benchmark database %s: %w", storageKind(dsn), err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		return nil, fmt.Errorf("create the benchmark schema: %w", err)
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("read the benchmark database's address: %w", err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	cfg.Storage = u.String()
+	return func() {
+		ctx := context.WithoutCancel(ctx)
+		if c, err := pgx.Connect(ctx, dsn); err == nil {
+			_, _ = c.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
+			_ = c.Close(ctx)
+		}
+	}, nil
 }
 
 // startBenchHush wires hush from cfg and serves it on a loopback port with the same server
