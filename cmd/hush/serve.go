@@ -184,6 +184,7 @@ func wire(ctx context.Context, cfg *configs.Config, e env, log *slog.Logger) (_ 
 		Limits:        server.Limits{Body: cfg.Limits.Body, RequestTimeout: cfg.Limits.RequestTimeout.D()},
 		DefaultRegion: cfg.DefaultRegion,
 		Location:      loc,
+		Language:      cfg.Language,
 		Rules:         cfg.Rules,
 		Caps:          cfg.Caps,
 		QuietHours:    cfg.QuietHours,

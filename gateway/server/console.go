@@ -130,7 +130,7 @@ func (u *ui) view(r *http.Request) *console.View {
 	}
 	v := &console.View{
 		Catalog: u.catalog,
-		Lang:    console.Negotiate(r.Header.Get("Accept-Language"), chosen),
+		Lang:    console.Negotiate(r.Header.Get("Accept-Language"), chosen, console.Lang(u.deps.Language)),
 		Loc:     u.deps.Location,
 		Path:    r.URL.RequestURI(),
 	}

@@ -24,6 +24,9 @@ type Deps struct {
 	Limits    Limits
 	// DefaultRegion reads national phone numbers (ISO 3166 alpha-2, "ES").
 	DefaultRegion string
+	// Language is the console's language when the browser asks for neither Spanish nor
+	// English (the config's `language`); "": Spanish.
+	Language string
 	// Location is the configured timezone: the console shows every time in it. nil: UTC.
 	Location *time.Location
 	// Rules, Caps and QuietHours are the loaded policy, for the console's rules page.

@@ -57,7 +57,7 @@ func FuzzNegotiate(f *testing.F) {
 		f.Add(seed[0], seed[1])
 	}
 	f.Fuzz(func(t *testing.T, accept, cookie string) {
-		got := Negotiate(accept, cookie)
+		got := Negotiate(accept, cookie, English)
 		if got != Spanish && got != English {
 			t.Fatalf("Negotiate(%q, %q) = %q", accept, cookie, got)
 		}

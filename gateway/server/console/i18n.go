@@ -110,19 +110,23 @@ func (c *Catalog) Keys() []string {
 func MissingMarker() string { return strings.TrimSuffix(missingMarker, "%s⟧") }
 
 // Negotiate picks the console's language: chosen (the switch's cookie) when it names one the
-// console speaks, else the best match for the browser's Accept-Language, else Spanish.
-func Negotiate(acceptLanguage, chosen string) Lang {
+// console speaks, else the best match for the browser's Accept-Language, else fallback (the
+// config's `language`; Spanish when it names neither).
+func Negotiate(acceptLanguage, chosen string, fallback Lang) Lang {
 	if l, ok := ParseLang(chosen); ok {
 		return l
 	}
+	if _, ok := ParseLang(string(fallback)); !ok {
+		fallback = Spanish
+	}
 	tags, _, err := language.ParseAcceptLanguage(acceptLanguage)
 	if err != nil || len(tags) == 0 {
-		return Spanish
+		return fallback
 	}
 	matcher := language.NewMatcher([]language.Tag{language.Spanish, language.English})
 	_, idx, conf := matcher.Match(tags...)
 	if conf == language.No {
-		return Spanish
+		return fallback
 	}
 	return Langs()[idx]
 }

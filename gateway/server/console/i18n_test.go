@@ -117,8 +117,23 @@ func TestNegotiate(t *testing.T) {
 		{"en-GB", "de", English}, // a cookie naming another language is ignored
 	}
 	for _, tt := range tests {
-		if got := Negotiate(tt.accept, tt.chosen); got != tt.want {
+		if got := Negotiate(tt.accept, tt.chosen, ""); got != tt.want {
 			t.Errorf("Negotiate(%q, %q) = %s, want %s", tt.accept, tt.chosen, got, tt.want)
+		}
+	}
+	// The config's language is the fallback when the browser names neither.
+	for _, tt := range []struct {
+		accept   string
+		fallback Lang
+		want     Lang
+	}{
+		{"fr-FR", English, English},
+		{"", English, English},
+		{"es-ES", English, Spanish}, // the browser still wins
+		{"fr-FR", "de", Spanish},    // a fallback the console does not speak is Spanish
+	} {
+		if got := Negotiate(tt.accept, "", tt.fallback); got != tt.want {
+			t.Errorf("Negotiate(%q, \"\", %q) = %s, want %s", tt.accept, tt.fallback, got, tt.want)
 		}
 	}
 }
