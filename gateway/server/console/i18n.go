@@ -74,7 +74,7 @@ func NewCatalog(tables ...map[string]Message) (*Catalog, error) {
 
 // DefaultCatalog is the console's own catalog.
 func DefaultCatalog() (*Catalog, error) {
-	return NewCatalog(coreMessages(), opsMessages())
+	return NewCatalog(coreMessages(), opsMessages(), simMessages(), reportMessages(), pauseMessages())
 }
 
 // T is the message key in lang, formatted with args (fmt verbs) when there are any.
