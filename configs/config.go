@@ -44,6 +44,7 @@ type Config struct {
 	Retention     Retention
 	Limits        Limits
 	Sentiment     Sentiment
+	Pause         Pause
 
 	file  string            // where the config came from, for IssueAt
 	where map[string][2]int // key path ("sources[1]") → line, column
@@ -147,6 +148,22 @@ type Sentiment struct {
 	Timeout gateway.Duration
 	Headers map[string]string
 }
+
+// Pause configures the customer self-service pause links (docs/pause.md).
+type Pause struct {
+	// Secret signs the links; "": hush generates one into <data>/pause-secret. Every replica
+	// of one hush needs the same secret, or a link minted by one is refused by another.
+	Secret string
+	TTL    gateway.Duration // how long a minted link stays valid; default 30d, at most 365d
+	Days   int              // length of the "pause marketing" choice in days; default 30
+}
+
+// Pause defaults and bounds.
+const (
+	DefaultPauseTTL  = gateway.Duration(30 * 24 * time.Hour)
+	MaxPauseTTL      = gateway.Duration(365 * 24 * time.Hour)
+	DefaultPauseDays = 30
+)
 
 // Defaults of keys left out.
 const (

@@ -3,6 +3,7 @@ package configs
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/url"
 	"strconv"
@@ -18,7 +19,7 @@ import (
 )
 
 var topKeys = []string{"listen", "public_url", "language", "storage", "data", "timezone", "default_region", "admin", "sources",
-	"rules", "caps", "quiet_hours", "upstreams", "alerts", "costs", "retention", "limits", "sentiment"}
+	"rules", "caps", "quiet_hours", "upstreams", "alerts", "costs", "retention", "limits", "sentiment", "pause"}
 
 // Keys common to every source, upstream and alert; the others are the kind's options.
 var (
@@ -37,6 +38,7 @@ func (d *decoder) config(body ast.Node) *Config {
 			Events: DefaultEventRetention, Decisions: DefaultDecisionRetain, Dedupe: DefaultDedupeRetain,
 		},
 		Limits: Limits{Body: DefaultBodyLimit, RequestTimeout: DefaultRequestTimeout},
+		Pause:  Pause{TTL: DefaultPauseTTL, Days: DefaultPauseDays},
 	}
 	if body == nil {
 		return cfg // an empty file: every default
@@ -121,6 +123,9 @@ func (d *decoder) config(body ast.Node) *Config {
 	}
 	if n, p, ok := top.take(d, "sentiment"); ok {
 		d.sentiment(n, p, &cfg.Sentiment)
+	}
+	if n, p, ok := top.take(d, "pause"); ok {
+		d.pause(n, p, &cfg.Pause)
 	}
 	d.unknown(top, topKeys)
 	d.crossCheck(cfg)
@@ -438,19 +443,79 @@ func (d *decoder) rules(n ast.Node, path string) []gateway.RuleSpec {
 		if n, p, ok := o.take(d, "alert"); ok {
 			r.Alert, _ = d.str(n, p)
 		}
+		shadowGiven := false
 		if n, p, ok := o.take(d, "shadow"); ok {
-			r.Shadow, _ = d.boolean(n, p)
+			r.Shadow, shadowGiven = d.boolean(n, p)
+		}
+		// mode: shadow | enforce, the spelling upstreams use; shadow: true stays its alias.
+		if n, p, ok := o.take(d, "mode"); ok {
+			if mode := d.oneOf(n, p, "", ModeEnforce, ModeShadow); mode != "" {
+				if shadowGiven && r.Shadow != (mode == ModeShadow) {
+					d.errorf(n, p, "mode: %s and shadow: %t disagree; give only mode (shadow: true is the old spelling of mode: shadow)", mode, r.Shadow)
+				}
+				r.Shadow = mode == ModeShadow
+			}
+		}
+		var holdoutNode ast.Node
+		var holdoutPath string
+		if n, p, ok := o.take(d, "holdout"); ok {
+			r.Holdout, _ = d.holdout(n, p)
+			holdoutNode, holdoutPath = n, p
 		}
 		if n, p, ok := o.take(d, "silence"); ok {
 			r.Silence = d.silence(n, p)
 		}
+		if holdoutNode != nil && r.Holdout > 0 && r.Silence == nil {
+			d.errorf(holdoutNode, holdoutPath, "a holdout keeps customers out of the rule's silence, and this rule has none: add a silence or remove holdout")
+		}
 		if n, p, ok := o.take(d, "follow_up"); ok {
 			r.FollowUp = d.followUp(n, p)
 		}
-		d.unknown(o, []string{"name", "description", "when", "silence", "alert", "follow_up", "shadow"})
+		d.unknown(o, []string{"name", "description", "when", "silence", "alert", "follow_up", "shadow", "mode", "holdout"})
 		out = append(out, r)
 	})
 	return out
+}
+
+// maxHoldout bounds a rule's control group: past half, most of the customers the rule is
+// meant to protect would not be.
+const maxHoldout = 0.5
+
+// holdout reads a rule's control fraction: a percentage ("10%") or a fraction (0.1), from 0
+// to 50%.
+func (d *decoder) holdout(n ast.Node, p string) (float64, bool) {
+	const want = "must be a percentage from 0% to 50% (10%) or a fraction from 0 to 0.5 (0.1)"
+	var v float64
+	switch u := d.unwrap(n, p).(type) {
+	case nil:
+		return 0, false
+	case *ast.IntegerNode, *ast.FloatNode:
+		f, ok := d.number(u, p)
+		if !ok {
+			return 0, false
+		}
+		if f > 1 {
+			d.errorf(n, p, "%s; %s is not a fraction (write %s%%)", want, rawText(u), rawText(u))
+			return 0, false
+		}
+		v = f
+	case *ast.StringNode:
+		num, pct := strings.CutSuffix(strings.TrimSpace(u.Value), "%")
+		f, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
+		if err != nil || !pct {
+			d.errorf(n, p, "%s", want)
+			return 0, false
+		}
+		v = f / 100
+	default:
+		d.errorf(n, p, "%s, not %s", want, kindOf(u))
+		return 0, false
+	}
+	if math.IsNaN(v) || v < 0 || v > maxHoldout {
+		d.errorf(n, p, "%s", want)
+		return 0, false
+	}
+	return v, true
 }
 
 // followUp reads a rule's follow_up: {after: 3d, alert: retention}.
@@ -759,6 +824,40 @@ func (d *decoder) sentiment(n ast.Node, path string, s *Sentiment) {
 		d.errorf(n, path, "timeout and headers go with url (an external scorer); without url the built-in scorer is used")
 	}
 	d.unknown(o, []string{"language", "competitors", "url", "timeout", "headers"})
+}
+
+func (d *decoder) pause(n ast.Node, path string, s *Pause) {
+	o, ok := d.object(n, path)
+	if !ok {
+		return
+	}
+	if n, p, ok := o.take(d, "secret"); ok {
+		if v, ok := d.str(n, p); ok {
+			// "" (${HUSH_PAUSE_SECRET:-} unset) lets hush generate one; a short one is refused
+			// without showing it: it is a secret, however short.
+			if v != "" && len(v) < 16 {
+				d.errorf(n, p, "is %d characters long; use at least 16 (e.g. openssl rand -hex 32)", len(v))
+			}
+			s.Secret = v
+		}
+	}
+	if n, p, ok := o.take(d, "ttl"); ok {
+		if v, ok := d.duration(n, p); ok {
+			if v <= 0 || v > MaxPauseTTL {
+				d.errorf(n, p, "must be longer than 0 and at most 365d")
+			}
+			s.TTL = v
+		}
+	}
+	if n, p, ok := o.take(d, "days"); ok {
+		if v, ok := d.integer(n, p); ok {
+			if v < 1 || v > 365 {
+				d.errorf(n, p, "must be a number of days from 1 to 365")
+			}
+			s.Days = int(v)
+		}
+	}
+	d.unknown(o, []string{"secret", "ttl", "days"})
 }
 
 // size reads a byte count: 1048576, "512KiB", "1MiB", "1MB".
