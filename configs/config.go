@@ -154,8 +154,8 @@ type Pause struct {
 	// Secret signs the links; "": hush generates one into <data>/pause-secret. Every replica
 	// of one hush needs the same secret, or a link minted by one is refused by another.
 	Secret string
-	TTL    gateway.Duration // how long a minted link stays valid; default 30d, at most 365d
-	Days   int              // length of the "pause marketing" choice in days; default 30
+	TTL    gateway.Duration // how long a minted link stays valid, at most 365d; 0: DefaultPauseTTL
+	Days   int              // length of the "pause marketing" choice in days; 0: DefaultPauseDays
 }
 
 // Pause defaults and bounds.

@@ -38,7 +38,6 @@ func (d *decoder) config(body ast.Node) *Config {
 			Events: DefaultEventRetention, Decisions: DefaultDecisionRetain, Dedupe: DefaultDedupeRetain,
 		},
 		Limits: Limits{Body: DefaultBodyLimit, RequestTimeout: DefaultRequestTimeout},
-		Pause:  Pause{TTL: DefaultPauseTTL, Days: DefaultPauseDays},
 	}
 	if body == nil {
 		return cfg // an empty file: every default

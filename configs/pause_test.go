@@ -15,13 +15,11 @@ func TestPauseConfig(t *testing.T) {
 		want    Pause
 		wantErr string
 	}{
-		{name: "left out: defaults", yaml: "listen: \":8080\"\n",
-			want: Pause{TTL: DefaultPauseTTL, Days: DefaultPauseDays}},
+		{name: "left out: zero (the defaults)", yaml: "listen: \":8080\"\n", want: Pause{}},
 		{name: "from the environment", yaml: "pause: {secret: \"${HUSH_PAUSE_SECRET}\", ttl: 7d, days: 14}\n",
 			env:  map[string]string{"HUSH_PAUSE_SECRET": "0123456789abcdef0123"},
 			want: Pause{Secret: "0123456789abcdef0123", TTL: DefaultPauseTTL / 30 * 7, Days: 14}},
-		{name: "empty default: generated later", yaml: "pause: {secret: \"${HUSH_PAUSE_SECRET:-}\"}\n",
-			want: Pause{TTL: DefaultPauseTTL, Days: DefaultPauseDays}},
+		{name: "empty default: generated later", yaml: "pause: {secret: \"${HUSH_PAUSE_SECRET:-}\"}\n", want: Pause{}},
 		{name: "unset variable", yaml: "pause: {secret: \"${HUSH_PAUSE_SECRET}\"}\n",
 			wantErr: "environment variable HUSH_PAUSE_SECRET is not set"},
 		{name: "short secret", yaml: "pause: {secret: \"${S}\"}\n", env: map[string]string{"S": "tooshort"},
