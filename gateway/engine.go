@@ -70,6 +70,28 @@ type Report struct {
 	ContactsAvoidedByDayReason map[string]map[string]int `json:"contacts_avoided_by_day_reason"`
 	CostAvoided                float64                   `json:"cost_avoided"`
 	Currency                   string                    `json:"currency,omitempty"`
+
+	// ROI figures (issue #10). Contacts avoided split by channel, by the reason they were
+	// dropped, and by the rule that dropped them (the decision's rule, else its silence's;
+	// "manual" for a silence a person made; drops by opt-outs, incidents, caps have no rule).
+	ContactsAvoidedByChannel map[string]int     `json:"contacts_avoided_by_channel"`
+	ContactsAvoidedByReason  map[string]int     `json:"contacts_avoided_by_reason"`
+	ContactsAvoidedByRule    map[string]int     `json:"contacts_avoided_by_rule"`
+	CostAvoidedByChannel     map[string]float64 `json:"cost_avoided_by_channel"`
+	// SilencesLifted counts enforced silences that stopped in the period; SilencesLiftedBy
+	// splits them by who stopped them: "end" (their own end came: the rule's `for` or grace,
+	// or the end set by hand) or "person" (lifted early by someone).
+	SilencesLifted   int            `json:"silences_lifted"`
+	SilencesLiftedBy map[string]int `json:"silences_lifted_by"`
+	// MedianSilenceLength is the median of start → stop over the silences SilencesLifted
+	// counts (0 when there are none).
+	MedianSilenceLength Duration `json:"median_silence_length"`
+	// Alerts to retention: outbox messages of kind alert delivered in the period, by alert
+	// name; follow-ups delivered; alerts and follow-ups given up (dead) in the period.
+	AlertsSent       int            `json:"alerts_sent"`
+	AlertsSentByName map[string]int `json:"alerts_sent_by_name"`
+	FollowUpsSent    int            `json:"follow_ups_sent"`
+	AlertsGivenUp    int            `json:"alerts_given_up"`
 }
 
 // Engine is hush's core as the HTTP layer uses it: every change that affects decisions goes
