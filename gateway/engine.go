@@ -71,6 +71,12 @@ type Report struct {
 	CostAvoided                float64                   `json:"cost_avoided"`
 	Currency                   string                    `json:"currency,omitempty"`
 
+	// ShadowSilencesByRule counts the silences of rules in shadow mode created in the period
+	// (also in SilencesByRule); Experiments compares each holdout rule's silenced customers
+	// with its control group (gateway/experiment.go).
+	ShadowSilencesByRule map[string]int `json:"shadow_silences_by_rule,omitempty"`
+	Experiments          []Experiment   `json:"experiments,omitempty"`
+
 	// ROI figures (issue #10). Contacts avoided split by channel, by the reason they were
 	// dropped, and by the rule that dropped them (the decision's rule, else its silence's;
 	// "manual" for a silence a person made; drops by opt-outs, incidents, caps have no rule).
@@ -126,6 +132,10 @@ type Engine interface {
 	// FlushDecisions waits until every decision recorded before the call can be read from
 	// the store (an engine may write its decision log in batches after answering).
 	FlushDecisions(ctx context.Context) error
+	// Simulate replays a past period's stored events against candidate rules in a scratch
+	// store and reports what they would have done (silences, and the recorded sends they
+	// would drop or let through). Rules that do not compile are a CodeInvalid error.
+	Simulate(ctx context.Context, req SimulationRequest) (*SimulationReport, error)
 }
 
 // RuleSpec is one configured rule (the `rules:` list of hush.yaml).
@@ -138,6 +148,9 @@ type RuleSpec struct {
 	// FollowUp reminds a team a while after the rule fired ("call her back in 3 days").
 	FollowUp *FollowUpSpec `json:"follow_up,omitempty"`
 	Shadow   bool          `json:"shadow,omitempty"`
+	// Holdout is the fraction (0 to 0.5) of the customers the rule fires on that are kept as
+	// a control group: their silence is recorded with Control set and not enforced.
+	Holdout float64 `json:"holdout,omitempty"`
 }
 
 // FollowUpSpec is a rule's follow-up: the alert named Alert is sent After the rule fired.

@@ -25,6 +25,10 @@ const (
 	EventIncidentResolved = "incident.resolved"
 	EventOutcomeChurned   = "outcome.churned"
 	EventOutcomeRetained  = "outcome.retained"
+	// A customer unsubscribed from, or reported as spam, a message (from an upstream's
+	// webhook or the events API): outcomes a rule's holdout experiment counts.
+	EventOutcomeUnsubscribed = "outcome.unsubscribed"
+	EventOutcomeComplained   = "outcome.complained"
 )
 
 // EventTypes lists every event type hush knows.
@@ -33,6 +37,7 @@ var EventTypes = []string{
 	EventChatMessage, EventChatClosed, EventCallCompleted, EventCallMissed, EventCallAbandoned,
 	EventSMSInbound, EventConsentOptOut, EventConsentOptIn, EventIncidentOpened,
 	EventIncidentResolved, EventOutcomeChurned, EventOutcomeRetained,
+	EventOutcomeUnsubscribed, EventOutcomeComplained,
 }
 
 // KnownEventType reports whether t is one of EventTypes.
@@ -176,6 +181,9 @@ type Silence struct {
 	UntilResolved bool     `json:"until_resolved,omitempty"`
 	Grace         Duration `json:"grace,omitempty"`
 	Shadow        bool     `json:"shadow,omitempty"` // created by a rule in shadow mode: recorded, not enforced
+	// Control marks a silence its rule's holdout kept back: the customer is in the rule's
+	// control group, so the silence is recorded (for the experiment) and not enforced.
+	Control bool `json:"control,omitempty"`
 
 	LiftedAt   *time.Time `json:"lifted_at,omitempty"`
 	LiftedBy   string     `json:"lifted_by,omitempty"`
@@ -199,6 +207,11 @@ func (s *Silence) ActiveAt(t time.Time) bool {
 	}
 	return s.End == nil || t.Before(*s.End)
 }
+
+// Enforced reports whether the silence is meant to withhold anything: not a shadow rule's,
+// not a holdout's control record. Decisions, the snapshot and suppression sync read only
+// enforced silences.
+func (s *Silence) Enforced() bool { return !s.Shadow && !s.Control }
 
 // Covers reports whether the silence applies to a send on channel ch in category cat.
 func (s *Silence) Covers(ch Channel, cat Category) bool {

@@ -256,7 +256,7 @@ func syncedSilence(tx gateway.Tx, customerID string, cat gateway.Category, now t
 			return false, time.Time{}, fmt.Errorf("read the silences of a customer: %w", err)
 		}
 		for _, s := range silences {
-			if s.Shadow || !s.ActiveAt(now) || !s.Covers(gateway.ChannelEmail, cat) {
+			if !s.Enforced() || !s.ActiveAt(now) || !s.Covers(gateway.ChannelEmail, cat) {
 				continue
 			}
 			found = true
@@ -392,7 +392,7 @@ func (w *Worker) reconcile(ctx context.Context, upstream string, cat gateway.Cat
 				return fmt.Errorf("list the silences in force: %w", err)
 			}
 			for _, s := range silences {
-				if checked[s.CustomerID] || s.Shadow || !s.ActiveAt(now) || !s.Covers(gateway.ChannelEmail, cat) {
+				if checked[s.CustomerID] || !s.Enforced() || !s.ActiveAt(now) || !s.Covers(gateway.ChannelEmail, cat) {
 					continue
 				}
 				checked[s.CustomerID] = true

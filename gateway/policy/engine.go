@@ -37,6 +37,9 @@ type Config struct {
 	// customer's silences (or a silenced customer's addresses) queues a sync job per upstream
 	// in the outbox (gateway.OutboxSync), in the same transaction.
 	SyncUpstreams []string
+	// OutcomeWindow is how long after a holdout rule fired an outcome event still counts for
+	// its experiment in the report; 0: DefaultOutcomeWindow (90 days).
+	OutcomeWindow time.Duration
 	// FeedInterval is how often Follow reads a shared store's change feed when no
 	// notification wakes it first; 0: 250ms.
 	FeedInterval time.Duration
@@ -60,6 +63,8 @@ type Engine struct {
 	rec *recorder
 	// syncUpstreams get a sync job whenever a customer's silences change.
 	syncUpstreams []string
+	// outcomeWindow bounds the outcomes a holdout experiment counts (experiments.go).
+	outcomeWindow time.Duration
 	now           func() time.Time
 	log           *slog.Logger
 
@@ -93,6 +98,7 @@ func New(ctx context.Context, store gateway.Store, cfg Config) (*Engine, error) 
 		costs:         cfg.Costs,
 		scorer:        cfg.Sentiment,
 		syncUpstreams: slices.Clone(cfg.SyncUpstreams),
+		outcomeWindow: cfg.OutcomeWindow,
 		now:           cfg.Now,
 		log:           cfg.Logger,
 		feedInterval:  cfg.FeedInterval,

@@ -501,7 +501,7 @@ func (e *Engine) endTopicSilences(tx gateway.Tx, ch *changes, ev *gateway.Event,
 		if err := tx.PutSilence(&s); err != nil {
 			return fmt.Errorf("ending silence %s: %w", s.ID, err)
 		}
-		if !s.Shadow {
+		if s.Enforced() {
 			ch.resync(c.ID)
 		}
 	}
@@ -536,7 +536,7 @@ func (e *Engine) applyRules(tx gateway.Tx, ch *changes, ev *gateway.Event, c *ga
 			if s, extended, err = e.silenceFromRule(tx, f.Rule, ev, c, ids, now); err != nil {
 				return nil, err
 			}
-			if s != nil && !s.Shadow {
+			if s != nil && s.Enforced() {
 				ch.resync(c.ID)
 			}
 		}
@@ -551,8 +551,9 @@ func (e *Engine) applyRules(tx gateway.Tx, ch *changes, ev *gateway.Event, c *ga
 				return nil, err
 			}
 			// The team also hears when the silence is over (the worker holds it back while
-			// the silence is extended; "until resolved" is checked again every hour).
-			if s != nil {
+			// the silence is extended; "until resolved" is checked again every hour). A
+			// control customer was never silenced: nothing ends.
+			if s != nil && !s.Control {
 				due := now.Add(time.Hour)
 				if s.End != nil {
 					due = *s.End
@@ -583,6 +584,9 @@ func (e *Engine) silenceFromRule(tx gateway.Tx, rule *gateway.RuleSpec, ev *gate
 		Categories: slices.Clone(spec.Categories), Channels: slices.Clone(spec.Channels),
 		Rule: rule.Name, CreatedBy: "rule:" + rule.Name, Reason: cmp.Or(rule.Description, "rule "+rule.Name),
 		EventID: eventRef(ev), Start: start, Shadow: rule.Shadow, CreatedAt: now, UpdatedAt: now,
+		// A holdout keeps a stable slice of the customers as control: recorded, not enforced
+		// (experiments.go); the rule's alerts and follow-ups still go.
+		Control: InControl(rule.Name, c.ID, rule.Holdout),
 	}
 	if len(s.Categories) == 0 {
 		s.Categories = slices.Clone(gateway.DefaultSilencedCategories)
@@ -610,7 +614,7 @@ func (e *Engine) silenceFromRule(tx gateway.Tx, rule *gateway.RuleSpec, ev *gate
 		return nil, false, fmt.Errorf("reading the silences of rule %s: %w", rule.Name, err)
 	}
 	for _, old := range existing {
-		if old.Rule != rule.Name || old.Topic != s.Topic || old.Shadow != s.Shadow || old.LiftedAt != nil {
+		if old.Rule != rule.Name || old.Topic != s.Topic || old.Shadow != s.Shadow || old.Control != s.Control || old.LiftedAt != nil {
 			continue
 		}
 		switch {
@@ -643,13 +647,18 @@ type alertPayload struct {
 	EventType  string     `json:"event_type"`
 	SilenceID  string     `json:"silence_id,omitempty"`
 	Until      *time.Time `json:"until,omitempty"`
+	// Control: the rule's holdout kept this customer as control, so nothing was silenced.
+	Control bool `json:"control,omitempty"`
 }
 
 // putOutbox queues a message for the team: an alert now, or a follow-up or a silence's end
 // at due (zero: now).
 func putOutbox(tx gateway.Tx, kind, target string, due time.Time, rule *gateway.RuleSpec, ev *gateway.Event, c *gateway.Customer, s *gateway.Silence, now time.Time) error {
 	p := alertPayload{Rule: rule.Name, CustomerID: c.ID, EventID: eventRef(ev), EventType: ev.Type}
-	if s != nil {
+	switch {
+	case s != nil && s.Control:
+		p.Control = true // no silence to show: the customer is not silenced
+	case s != nil:
 		p.SilenceID, p.Until = s.ID, s.End
 	}
 	body, err := json.Marshal(p)

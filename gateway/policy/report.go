@@ -53,6 +53,9 @@ func (e *Engine) Report(ctx context.Context, since time.Time) (*gateway.Report, 
 		if err != nil {
 			return fmt.Errorf("listing silences: %w", err)
 		}
+		if err := e.countExperiments(tx, r, silences); err != nil {
+			return err
+		}
 		silenceRules := make(map[string]string, len(silences))
 		var lengths []time.Duration
 		for i := range silences {

@@ -3,6 +3,7 @@ package policy
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -271,6 +272,12 @@ func CompileRules(specs []gateway.RuleSpec, opts ...RuleOption) (*RuleSet, error
 			if fu.Alert == "" {
 				add(i, "follow_up.alert", "name the alert the follow-up goes to")
 			}
+		}
+		switch {
+		case math.IsNaN(spec.Holdout) || spec.Holdout < 0 || spec.Holdout > 0.5:
+			add(i, "holdout", "must be a fraction from 0 to 0.5 (10%% is 0.1)")
+		case spec.Holdout > 0 && spec.Silence == nil:
+			add(i, "holdout", "a holdout keeps customers out of the rule's silence, and this rule has none: add a silence or remove holdout")
 		}
 		if spec.Silence != nil {
 			for _, e := range validateSilence(spec.Silence) {

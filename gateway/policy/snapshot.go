@@ -35,7 +35,7 @@ type customerState struct {
 	// loc is the customer's own timezone, else the one of their phone's country; nil when
 	// neither is known (the engine's fallback applies).
 	loc      *time.Location
-	silences []gateway.Silence // enforced (non-shadow), not lifted, not ended when loaded
+	silences []gateway.Silence // enforced (not shadow, not control), not lifted, not ended when loaded
 	optOuts  []gateway.OptOut  // active
 	// expires is the earliest End among silences (zero when none has an end): after it the
 	// state holds an expired silence and is pruned the next time its shard is rewritten.
@@ -45,7 +45,7 @@ type customerState struct {
 func newCustomerState(c *gateway.Customer, silences []gateway.Silence, optOuts []gateway.OptOut, loc *time.Location, now time.Time) *customerState {
 	st := &customerState{customer: c, loc: loc}
 	for _, s := range silences {
-		if s.Shadow || s.LiftedAt != nil || s.End != nil && !s.End.After(now) {
+		if !s.Enforced() || s.LiftedAt != nil || s.End != nil && !s.End.After(now) {
 			continue
 		}
 		st.silences = append(st.silences, s)

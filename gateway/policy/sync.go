@@ -38,7 +38,7 @@ func (e *Engine) queueSync(tx gateway.Tx, ch *changes) error {
 }
 
 // hasEnforcedSilence reports whether the customer has a silence in force that is not a
-// shadow rule's.
+// shadow rule's nor a holdout's control record.
 func hasEnforcedSilence(tx gateway.Tx, customerID string, now time.Time) (bool, error) {
 	silences, err := allPages(func(p gateway.Page) ([]gateway.Silence, string, error) {
 		return tx.Silences(gateway.SilenceQuery{CustomerID: customerID, ActiveAt: now, Page: p})
@@ -46,5 +46,5 @@ func hasEnforcedSilence(tx gateway.Tx, customerID string, now time.Time) (bool, 
 	if err != nil {
 		return false, fmt.Errorf("reading the silences of customer %s: %w", customerID, err)
 	}
-	return slices.ContainsFunc(silences, func(s gateway.Silence) bool { return !s.Shadow && s.ActiveAt(now) }), nil
+	return slices.ContainsFunc(silences, func(s gateway.Silence) bool { return s.Enforced() && s.ActiveAt(now) }), nil
 }
