@@ -51,6 +51,7 @@ func addRoutes(r *mux.Router, deps Deps) {
 	r.Handle("/api/v1/customers/{identity}", timeout(readers(handleCustomerGet(deps)))).Methods(get...)
 	r.Handle("/api/v1/customers/{identity}", timeout(adminOnly(handleCustomerErase(deps)))).Methods(http.MethodDelete)
 	r.Handle("/api/v1/customers/{identity}/identities", timeout(adminOnly(handleCustomerLink(deps)))).Methods(http.MethodPost)
+	r.Handle("/api/v1/customers/{identity}/pause-link", timeout(adminOnly(handlePauseLink(deps)))).Methods(http.MethodPost)
 
 	r.Handle("/api/v1/silences", timeout(readers(handleSilencesList(deps)))).Methods(get...)
 	r.Handle("/api/v1/silences", timeout(adminOnly(handleSilenceCreate(deps)))).Methods(http.MethodPost)
@@ -112,6 +113,12 @@ func addRoutes(r *mux.Router, deps Deps) {
 	r.Handle(c+"/deadletters/{id}", page("deadletters", u.deadLetterPage)).Methods(get...)
 	r.Handle(c+"/deadletters/{id}/replay", act(u.deadLetterReplay)).Methods(post)
 	r.Handle(c+"/rules", page("rules", u.rulesPage)).Methods(get...)
+	r.Handle(c+"/report.csv", page("dashboard", u.reportCSV)).Methods(get...)
+
+	// Customer self-service pause: public, the signed token in the path is the credential.
+	pp := newPausePages(deps, u)
+	r.Handle("/pause/{token}", timeout(pp.page())).Methods(get...)
+	r.Handle("/pause/{token}", timeout(pp.choose())).Methods(post)
 
 	// Outbound proxy: every method, the upstream's own timeout instead of the API's.
 	r.PathPrefix("/proxy/{upstream}").Handler(handleProxy(deps))

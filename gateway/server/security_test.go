@@ -861,6 +861,7 @@ func TestSecurityAdminAuth(t *testing.T) {
 		"/metrics":           "Prometheus scrape: counts by route and source, no identities",
 		"/webhooks/{source}": "authenticated by each vendor's signature",
 		"/proxy/{upstream}":  "carries the caller's own vendor credentials",
+		"/pause/{token}":     "customer pause page: the signed, expiring token in the path is the credential (gateway/pause; pause_test.go)",
 		"/api/v1/decisions":  "", // needs a token: listed in the roles below
 	}
 	delete(public, "/api/v1/decisions")

@@ -41,6 +41,8 @@ type Deps struct {
 	Now      func() time.Time
 	// Transport carries proxied requests; nil: a tuned *http.Transport.
 	Transport http.RoundTripper
+	// Pause configures the customer self-service pause links (docs/pause.md).
+	Pause PauseLinks
 
 	writes *writeHealth // set by NewServer
 }

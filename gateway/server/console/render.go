@@ -27,7 +27,7 @@ type Renderer struct {
 
 // NewRenderer parses every template once.
 func NewRenderer() (*Renderer, error) {
-	base, err := template.New("layout.html").Funcs(funcs()).ParseFS(templateFiles, "templates/layout.html")
+	base, err := template.New("layout.html").Funcs(funcs()).ParseFS(templateFiles, "templates/layout.html", "templates/layout_public.html")
 	if err != nil {
 		return nil, fmt.Errorf("parse console layout: %w", err)
 	}
@@ -59,12 +59,23 @@ func NewRenderer() (*Renderer, error) {
 // Render writes page (the name of templates/page_<page>.html) inside the layout. The page is
 // rendered into a buffer first, so a template error never leaves half a page.
 func (r *Renderer) Render(w io.Writer, page string, v *View) error {
+	return r.render(w, "layout.html", page, v)
+}
+
+// RenderPublic writes page inside templates/layout_public.html: the page alone, with the
+// console's stylesheet but none of its navigation, sign-in or language switch, for pages
+// people outside the team see (the customer pause page).
+func (r *Renderer) RenderPublic(w io.Writer, page string, v *View) error {
+	return r.render(w, "layout_public.html", page, v)
+}
+
+func (r *Renderer) render(w io.Writer, layout, page string, v *View) error {
 	t, ok := r.pages[page]
 	if !ok {
 		return fmt.Errorf("console page %q does not exist", page)
 	}
 	var buf bytes.Buffer
-	if err := t.ExecuteTemplate(&buf, "layout.html", v); err != nil {
+	if err := t.ExecuteTemplate(&buf, layout, v); err != nil {
 		return fmt.Errorf("render console page %s: %w", page, err)
 	}
 	_, err := buf.WriteTo(w)
