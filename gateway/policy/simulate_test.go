@@ -237,7 +237,9 @@ func TestSimulateSameRulesGivesTheLiveSilencesAndDecisions(t *testing.T) {
 			live := map[silenceKey]int{}
 			liveByRule := map[string]int{}
 			h.view(func(tx gateway.Tx) error {
-				all, err := allPages(func(p gateway.Page) ([]gateway.Silence, string, error) { return tx.Silences(gateway.SilenceQuery{Page: p}) })
+				all, err := allPages(func(p gateway.Page) ([]gateway.Silence, string, error) {
+					return tx.Silences(gateway.SilenceQuery{Page: p})
+				})
 				for _, s := range all {
 					if s.Rule != "" {
 						live[keyOf(s.Identity, s.Rule, s.Start, s.End, s.Shadow)]++
@@ -325,7 +327,9 @@ func TestSimulateChangedThreshold(t *testing.T) {
 	}
 	var wantNewlyDropped int
 	h.view(func(tx gateway.Tx) error {
-		all, err := allPages(func(p gateway.Page) ([]gateway.Decision, string, error) { return tx.Decisions(gateway.DecisionQuery{Page: p}) })
+		all, err := allPages(func(p gateway.Page) ([]gateway.Decision, string, error) {
+			return tx.Decisions(gateway.DecisionQuery{Page: p})
+		})
 		for _, d := range all {
 			if !d.Allowed || !slices.Contains(gateway.DefaultSilencedCategories, d.Category) {
 				continue
