@@ -80,6 +80,8 @@ func addRoutes(r *mux.Router, deps Deps) {
 	r.Handle("/api/v1/report", timeout(readers(handleReport(deps)))).Methods(get...)
 	// No timeout: a consistent copy of a large store takes as long as it takes.
 	r.Handle("/api/v1/backup", adminOnly(handleBackup(deps))).Methods(http.MethodGet)
+	// No timeout either: a replay takes as long as the period's events; a caller who goes away cancels it.
+	r.Handle("/api/v1/simulate", adminOnly(handleSimulate(deps))).Methods(http.MethodPost)
 
 	// Admin console (DESIGN §8). Pages for admin and viewer sessions; every POST is an admin
 	// action with the session's CSRF token.
