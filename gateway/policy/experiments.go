@@ -254,9 +254,9 @@ func experimentNote(x *gateway.Experiment) (tooSmall bool, note string) {
 	var verdict string
 	switch {
 	case d.High < 0:
-		verdict = "fewer silenced customers churned, and the interval excludes no difference"
+		verdict = "fewer silenced customers churned (the whole interval is below zero)"
 	case d.Low > 0:
-		verdict = "more silenced customers churned, and the interval excludes no difference"
+		verdict = "more silenced customers churned (the whole interval is above zero)"
 	default:
 		verdict = "the interval includes zero: no difference in churn is shown yet"
 	}

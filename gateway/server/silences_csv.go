@@ -55,7 +55,7 @@ func silencesCSV(deps Deps, w http.ResponseWriter, r *http.Request) {
 			}
 			next = n
 			for _, s := range items {
-				if s.Shadow {
+				if !s.Enforced() { // shadow and holdout control silences withhold nothing
 					continue
 				}
 				c, err := tx.Customer(s.CustomerID)

@@ -66,6 +66,7 @@ func opsMessages() map[string]Message {
 		"silences.notfound":              {EN: "No silence has this id.", ES: "No hay ningún silencio con este identificador."},
 		"silences.untilresolved":         {EN: "Until the topic is resolved", ES: "Hasta que se resuelva el asunto"},
 		"silences.shadow":                {EN: "Shadow mode: recorded, not enforced", ES: "Modo sombra: registrado, no aplicado"},
+		"silences.control":               {EN: "Control group of the rule's holdout: recorded, not enforced", ES: "Grupo de control de la regla: registrado, no aplicado"},
 		"silences.lift.reason":           {EN: "Why lift it", ES: "Motivo para levantarlo"},
 		"silences.lift.submit":           {EN: "Lift", ES: "Levantar"},
 		"silences.lift.reasonrequired":   {EN: "Say why the silence is lifted.", ES: "Indica por qué se levanta el silencio."},
