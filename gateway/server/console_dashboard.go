@@ -36,6 +36,7 @@ type dashboard struct {
 	TopRules       []labelCount
 	RulesChart     template.HTML
 	Health         health
+	ROI            roi // issue #10: where the avoided contacts came from, silences ended, alerts (console_report.go)
 }
 
 type labelCount struct {
@@ -54,10 +55,7 @@ type health struct {
 
 func (u *ui) dashboardPage(w http.ResponseWriter, r *http.Request, v *console.View) {
 	ctx := r.Context()
-	loc := u.location()
-	now := u.deps.Now().In(loc)
-	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, loc)
-	since := today.AddDate(0, 0, -(dashboardDays - 1))
+	since, today, now := u.dashboardPeriod()
 	rep, err := u.deps.Engine.Report(ctx, since)
 	if err != nil {
 		u.fail(w, r, v, err)
@@ -121,6 +119,7 @@ func (u *ui) dashboardPage(w http.ResponseWriter, r *http.Request, v *console.Vi
 	if rep.CostAvoided > 0 || rep.Currency != "" {
 		d.Cost = v.Money(rep.CostAvoided, rep.Currency)
 	}
+	d.ROI = u.roiFigures(v, rep)
 	if d.ActiveSilences, d.Health, err = u.storeHealth(ctx); err != nil {
 		u.fail(w, r, v, err)
 		return

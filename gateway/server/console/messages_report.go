@@ -2,5 +2,42 @@ package console
 
 // reportMessages are the strings of issue #10's ROI report and experiments (dashboard) in both languages.
 func reportMessages() map[string]Message {
-	return map[string]Message{}
+	return map[string]Message{
+		"report.csv":           {EN: "Download CSV", ES: "Descargar CSV"},
+		"report.csv.desc":      {EN: "The same figures for these 30 days, one row per figure, for a spreadsheet.", ES: "Las mismas cifras de estos 30 días, una fila por cifra, para una hoja de cálculo."},
+		"report.bychannel":     {EN: "Contacts avoided and cost by channel", ES: "Contactos evitados y coste por canal"},
+		"report.byrule":        {EN: "Contacts avoided by rule", ES: "Contactos evitados por regla"},
+		"report.byrule.note":   {EN: "Contacts dropped by opt-outs, incidents and frequency caps belong to no rule.", ES: "Los contactos descartados por bajas voluntarias, incidencias o límites de frecuencia no corresponden a ninguna regla."},
+		"report.avoided":       {EN: "Contacts avoided", ES: "Contactos evitados"},
+		"report.cost":          {EN: "Cost avoided", ES: "Coste evitado"},
+		"report.nocost":        {EN: "no cost set", ES: "sin coste"},
+		"report.lifted":        {EN: "Silences ended", ES: "Silencios terminados"},
+		"report.lifted.split":  {EN: "%s reached their end, %s lifted by a person", ES: "%s llegaron a su fin, %s los levantó una persona"},
+		"report.median":        {EN: "Median length: %s", ES: "Duración mediana: %s"},
+		"report.median.none":   {EN: "No silence ended in these 30 days.", ES: "Ningún silencio terminó en estos 30 días."},
+		"report.hours":         {EN: "%s hours", ES: "%s horas"},
+		"report.day":           {EN: "1 day", ES: "1 día"},
+		"report.days":          {EN: "%s days", ES: "%s días"},
+		"report.alerts":        {EN: "Alerts sent to retention", ES: "Alertas enviadas a retención"},
+		"report.followups":     {EN: "%s follow-ups sent", ES: "%s seguimientos enviados"},
+		"report.givenup":       {EN: "%s could not be delivered", ES: "%s no se pudieron entregar"},
+		"report.alerts.table":  {EN: "Alerts sent by destination", ES: "Alertas enviadas por destino"},
+		"report.alert":         {EN: "Alert", ES: "Alerta"},
+		"report.sent":          {EN: "Sent", ES: "Enviadas"},
+		"report.noalerts":      {EN: "No alert was sent in these 30 days.", ES: "No se envió ninguna alerta en estos 30 días."},
+		"report.percent":       {EN: "%s%%", ES: "%s %%"},
+		"report.experiments":   {EN: "Control groups", ES: "Grupos de control"},
+		"report.exp.intro":     {EN: "Churn among the customers each rule silenced, compared with its control group (customers the rule held back and did not silence), with 95% confidence intervals.", ES: "Bajas entre los clientes que cada regla silenció, comparadas con su grupo de control (clientes que la regla apartó y no silenció), con intervalos de confianza del 95 %."},
+		"report.exp.none":      {EN: "No rule has a control group yet (holdout in the rule's configuration).", ES: "Ninguna regla tiene todavía grupo de control (holdout en la configuración de la regla)."},
+		"report.exp.treated":   {EN: "Silenced: churn", ES: "Silenciados: bajas"},
+		"report.exp.control":   {EN: "Control: churn", ES: "Control: bajas"},
+		"report.exp.diff":      {EN: "Difference", ES: "Diferencia"},
+		"report.exp.diffvalue": {EN: "%s points (%s to %s)", ES: "%s puntos (de %s a %s)"},
+		"report.exp.rate":      {EN: "%s (%s–%s) of %s customers", ES: "%s (%s–%s) de %s clientes"},
+		"report.exp.verdict":   {EN: "What it shows", ES: "Qué indica"},
+		"report.exp.toosmall":  {EN: "Too small to conclude: wait until both groups have more customers.", ES: "Muestra demasiado pequeña para sacar conclusiones: espera a que ambos grupos tengan más clientes."},
+		"report.exp.lower":     {EN: "Fewer silenced customers churned.", ES: "Se dieron de baja menos clientes silenciados."},
+		"report.exp.higher":    {EN: "More silenced customers churned.", ES: "Se dieron de baja más clientes silenciados."},
+		"report.exp.nodiff":    {EN: "No clear difference yet.", ES: "Aún no hay una diferencia clara."},
+	}
 }
