@@ -64,8 +64,8 @@ func (e *Engine) Report(ctx context.Context, since time.Time) (*gateway.Report, 
 			if within(s.CreatedAt, since, until) {
 				r.SilencesByRule[cmp.Or(s.Rule, "manual")]++
 			}
-			if s.Shadow {
-				continue // enforced nothing: neither lifted nor a length worth reporting
+			if !s.Enforced() {
+				continue // a shadow rule's or a control group's: it withheld nothing, so it ended nothing
 			}
 			if stop, by, ok := silenceStop(s); ok && within(stop, since, until) {
 				r.SilencesLifted++

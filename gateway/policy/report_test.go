@@ -113,6 +113,7 @@ func TestReportROIFigures(t *testing.T) {
 		{ID: "s-running", Rule: "low-csat", Start: day(-2), End: ptr(day(10))},                             // still in force
 		{ID: "s-open", Rule: "open-ticket", Start: day(-2), UntilResolved: true},                           // waits for its topic
 		{ID: "s-shadow", Rule: "trial", Start: day(-3), End: ptr(day(-1)), Shadow: true},                   // enforced nothing
+		{ID: "s-control", Rule: "low-csat", Start: day(-3), End: ptr(day(-1)), Control: true},              // a control group's: withheld nothing
 	}
 	email, sms, voice := gateway.ChannelEmail, gateway.ChannelSMS, gateway.ChannelVoice
 	decisions := []gateway.Decision{
