@@ -140,6 +140,10 @@ func wire(ctx context.Context, cfg *configs.Config, e env, log *slog.Logger) (_ 
 	if err != nil {
 		return nil, err
 	}
+	pause, err := pauseLinks(cfg, log)
+	if err != nil {
+		return nil, err
+	}
 
 	store, err := storage.Open(ctx, cfg.Storage, cfg.Data)
 	if err != nil {
@@ -192,6 +196,7 @@ func wire(ctx context.Context, cfg *configs.Config, e env, log *slog.Logger) (_ 
 		Metrics:       server.NewMetrics(reg),
 		Gatherer:      reg,
 		Now:           e.now,
+		Pause:         pause,
 	})
 	worker, err := alertdelivery.New(alertdelivery.Config{
 		Store: store, Senders: senders, Lists: lists, PublicURL: cfg.PublicURL, Language: cfg.Language,
