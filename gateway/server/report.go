@@ -139,6 +139,31 @@ func writeReportCSV(w io.Writer, rep *gateway.Report) error {
 	count("alerts_sent", rep.AlertsSent, "alert", rep.AlertsSentByName)
 	row("follow_ups_sent", "", strconv.Itoa(rep.FollowUpsSent))
 	row("alerts_given_up", "", strconv.Itoa(rep.AlertsGivenUp))
+	// Holdout experiments: each group's size and churn rate with its 95% interval, the
+	// difference (treated − control, may be negative) and whether the sample is too small.
+	num := func(x float64) string { return strconv.FormatFloat(roundDecimals(x, 6), 'f', -1, 64) }
+	for _, x := range rep.Experiments {
+		rule := "rule=" + x.Rule
+		for _, g := range []struct {
+			name string
+			out  gateway.GroupOutcome
+		}{{"treated", x.Treated}, {"control", x.Control}} {
+			dim := rule + ";group=" + g.name
+			row("experiment_customers", dim, strconv.Itoa(g.out.Customers))
+			row("experiment_churned", dim, strconv.Itoa(g.out.Churned))
+			row("experiment_churn_rate", dim, num(g.out.ChurnRate.Estimate))
+			row("experiment_churn_rate_low", dim, num(g.out.ChurnRate.Low))
+			row("experiment_churn_rate_high", dim, num(g.out.ChurnRate.High))
+		}
+		row("experiment_churn_diff", rule, num(x.ChurnDiff.Estimate))
+		row("experiment_churn_diff_low", rule, num(x.ChurnDiff.Low))
+		row("experiment_churn_diff_high", rule, num(x.ChurnDiff.High))
+		tooSmall := "0"
+		if x.TooSmall {
+			tooSmall = "1"
+		}
+		row("experiment_too_small", rule, tooSmall)
+	}
 	counts("decisions", "reason", rep.DecisionsByReason)
 	nested("decisions", "channel", rep.DecisionsByChannel)
 	nested("decisions", "upstream", rep.DecisionsByUpstream)

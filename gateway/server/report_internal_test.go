@@ -51,6 +51,10 @@ func TestWriteReportCSV(t *testing.T) {
 		AlertsSentByName:         map[string]int{"retention": 7},
 		FollowUpsSent:            2,
 		AlertsGivenUp:            1,
+		Experiments: []gateway.Experiment{{Rule: "low-csat", Holdout: 0.1, TooSmall: true,
+			Treated:   gateway.GroupOutcome{Customers: 90, Churned: 9, ChurnRate: gateway.Interval{Estimate: 0.1, Low: 0.0535, High: 0.1792}},
+			Control:   gateway.GroupOutcome{Customers: 10, Churned: 2, ChurnRate: gateway.Interval{Estimate: 0.2, Low: 0.0567, High: 0.5098}},
+			ChurnDiff: gateway.Interval{Estimate: -0.1, Low: -0.35, High: 0.15}}},
 	}
 	var b strings.Builder
 	if err := writeReportCSV(&b, rep); err != nil {
@@ -80,6 +84,20 @@ alerts_sent,,7
 alerts_sent,alert=retention,7
 follow_ups_sent,,2
 alerts_given_up,,1
+experiment_customers,rule=low-csat;group=treated,90
+experiment_churned,rule=low-csat;group=treated,9
+experiment_churn_rate,rule=low-csat;group=treated,0.1
+experiment_churn_rate_low,rule=low-csat;group=treated,0.0535
+experiment_churn_rate_high,rule=low-csat;group=treated,0.1792
+experiment_customers,rule=low-csat;group=control,10
+experiment_churned,rule=low-csat;group=control,2
+experiment_churn_rate,rule=low-csat;group=control,0.2
+experiment_churn_rate_low,rule=low-csat;group=control,0.0567
+experiment_churn_rate_high,rule=low-csat;group=control,0.5098
+experiment_churn_diff,rule=low-csat,-0.1
+experiment_churn_diff_low,rule=low-csat,-0.35
+experiment_churn_diff_high,rule=low-csat,0.15
+experiment_too_small,rule=low-csat,1
 decisions,reason=allowed,5
 decisions,reason=silenced,1234
 decisions,channel=email;outcome=allowed,5
