@@ -51,6 +51,8 @@ func runEnv(ctx context.Context, args []string, e env) error {
 		return bench(ctx, rest, e)
 	case "migrate-storage":
 		return migrateStorage(ctx, rest, e)
+	case "simulate":
+		return simulate(ctx, rest, e)
 	case "version", "--version", "-v":
 		fmt.Fprintln(e.stdout, "hush", buildVersion())
 		return nil
@@ -71,6 +73,7 @@ Usage:
   hush check-config FILE
   hush backup [--config FILE] [--data DIR] [--url URL] FILE
   hush migrate-storage --from bolt:PATH --to postgres://… [--data DIR]
+  hush simulate --rules FILE [--since 30d] [--config FILE] [--data DIR] [--url URL] [--json]
   hush bench [-duration 10s] [-scenarios proxy,intake,decisions,scale] [-json] [-cpuprofile PREFIX]
              [-clients N] [-intake-clients N] [-rate 1000] [-customers N] [-silences N] [-data-cache DIR]
   hush version
