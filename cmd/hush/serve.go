@@ -192,6 +192,7 @@ func wire(ctx context.Context, cfg *configs.Config, e env, log *slog.Logger) (_ 
 		Rules:         cfg.Rules,
 		Caps:          cfg.Caps,
 		QuietHours:    cfg.QuietHours,
+		ParseRules:    func(b []byte) ([]gateway.RuleSpec, error) { return configs.ParseRules(b, "rules") },
 		Logger:        log,
 		Metrics:       server.NewMetrics(reg),
 		Gatherer:      reg,

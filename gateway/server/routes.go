@@ -115,6 +115,7 @@ func addRoutes(r *mux.Router, deps Deps) {
 	r.Handle(c+"/deadletters/{id}", page("deadletters", u.deadLetterPage)).Methods(get...)
 	r.Handle(c+"/deadletters/{id}/replay", act(u.deadLetterReplay)).Methods(post)
 	r.Handle(c+"/rules", page("rules", u.rulesPage)).Methods(get...)
+	r.Handle(c+"/rules/simulate", act(u.rulesSimulate)).Methods(post)
 	r.Handle(c+"/report.csv", page("dashboard", u.reportCSV)).Methods(get...)
 
 	// Customer self-service pause: public, the signed token in the path is the credential.

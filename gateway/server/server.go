@@ -33,6 +33,10 @@ type Deps struct {
 	Rules      []gateway.RuleSpec
 	Caps       []gateway.CapSpec
 	QuietHours []gateway.QuietHoursSpec
+	// ParseRules reads candidate rules written as hush.yaml's `rules:` list (the console's
+	// "simulate a change" form). cmd/hush sets it to configs.ParseRules: the server does not
+	// import configs. nil: the form answers that simulation is unavailable.
+	ParseRules func(data []byte) ([]gateway.RuleSpec, error)
 	Logger     *slog.Logger
 	// Metrics records what the server does; nil: a fresh set on a private registry.
 	Metrics *Metrics
