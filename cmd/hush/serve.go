@@ -29,6 +29,7 @@ import (
 	"github.com/hush-gateway/hush/gateway/sentiment"
 	"github.com/hush-gateway/hush/gateway/server"
 	"github.com/hush-gateway/hush/storage"
+	"github.com/hush-gateway/hush/storage/bolt"
 )
 
 // serveFlags are the command-line settings of `hush serve`; each falls back to its HUSH_*
@@ -155,6 +156,7 @@ func wire(ctx context.Context, cfg *configs.Config, e env, log *slog.Logger) (_ 
 		}
 	}()
 	engine, err := policy.New(ctx, store, policy.Config{
+		ScratchStore:  scratchStore,
 		Rules:         rules,
 		Caps:          cfg.Caps,
 		QuietHours:    cfg.QuietHours,
@@ -544,4 +546,11 @@ func buildSentiment(cfg *configs.Config, log *slog.Logger) (*sentiment.Analyzer,
 		return nil, nil, fmt.Errorf("build the external sentiment scorer: %w", err)
 	}
 	return analyzer, ext, nil
+}
+
+// scratchStore opens a simulation's scratch bbolt file (policy.Config.ScratchStore): no fsync,
+// since it is thrown away, and one transaction at a time, since the replay writes one after
+// the other and bbolt's batch delay would only add latency.
+func scratchStore(dir string) (gateway.Store, error) {
+	return bolt.Open(filepath.Join(dir, "simulate.db"), bolt.Options{NoSync: true, MaxBatchSize: 1})
 }

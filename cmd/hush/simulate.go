@@ -111,7 +111,8 @@ func simulateLocally(ctx context.Context, cfg *configs.Config, e env, rules []ga
 		return nil, fmt.Errorf("compile rules: %w", err)
 	}
 	engine, err := policy.New(ctx, store, policy.Config{
-		Rules: live, Caps: cfg.Caps, QuietHours: cfg.QuietHours, Timezone: cfg.Timezone,
+		ScratchStore: scratchStore,
+		Rules:        live, Caps: cfg.Caps, QuietHours: cfg.QuietHours, Timezone: cfg.Timezone,
 		DefaultRegion: cfg.DefaultRegion, Costs: cfg.Costs, Now: e.now,
 	})
 	if err != nil {

@@ -40,6 +40,10 @@ type Config struct {
 	// OutcomeWindow is how long after a holdout rule fired an outcome event still counts for
 	// its experiment in the report; 0: DefaultOutcomeWindow (90 days).
 	OutcomeWindow time.Duration
+	// ScratchStore opens an empty store in dir for Simulate's scratch engine (cmd wires a
+	// bbolt file without fsync; policy must not import a back end). nil: Simulate answers
+	// unavailable.
+	ScratchStore func(dir string) (gateway.Store, error)
 	// FeedInterval is how often Follow reads a shared store's change feed when no
 	// notification wakes it first; 0: 250ms.
 	FeedInterval time.Duration
@@ -80,6 +84,7 @@ type Engine struct {
 	// Following a shared store's change feed (feed.go).
 	feedInterval time.Duration
 	feedVersion  atomic.Uint64
+	scratchStore func(dir string) (gateway.Store, error)
 	feedOK       atomic.Int64 // unix nanoseconds of the last successful read
 	feedFailing  atomic.Bool
 }
@@ -102,6 +107,7 @@ func New(ctx context.Context, store gateway.Store, cfg Config) (*Engine, error) 
 		now:           cfg.Now,
 		log:           cfg.Logger,
 		feedInterval:  cfg.FeedInterval,
+		scratchStore:  cfg.ScratchStore,
 	}
 	if e.feedInterval <= 0 {
 		e.feedInterval = defaultFeedInterval

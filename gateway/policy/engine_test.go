@@ -46,6 +46,9 @@ func newHarness(t *testing.T, cfg Config) *harness {
 	t.Helper()
 	h := &harness{t: t, path: filepath.Join(t.TempDir(), "hush.db"), cfg: cfg, clock: &testClock{t: engineStart}}
 	h.cfg.Now = h.clock.Now
+	if h.cfg.ScratchStore == nil {
+		h.cfg.ScratchStore = scratchBolt
+	}
 	h.open()
 	t.Cleanup(func() { _ = h.store.Close() })
 	return h
@@ -241,4 +244,9 @@ func TestNewRejectsBadConfig(t *testing.T) {
 			}
 		})
 	}
+}
+
+// scratchBolt opens a simulation's scratch store, as cmd/hush wires it.
+func scratchBolt(dir string) (gateway.Store, error) {
+	return bolt.Open(filepath.Join(dir, "simulate.db"), bolt.Options{NoSync: true, MaxBatchSize: 1})
 }

@@ -6,13 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/hush-gateway/hush/gateway"
-	"github.com/hush-gateway/hush/storage/bolt"
 )
 
 // Simulation bounds: the work is explicit, so that a request cannot make hush replay years.
@@ -126,9 +124,11 @@ func (e *Engine) scratchEngine(ctx context.Context, rules *RuleSet) (*simulation
 	if err != nil {
 		return nil, nil, fmt.Errorf("simulate: create scratch directory: %w", err)
 	}
-	// MaxBatchSize 1: the replay writes one transaction at a time, so waiting for company
-	// (bbolt's batch delay) would only add a millisecond to each.
-	store, err := bolt.Open(filepath.Join(dir, "simulate.db"), bolt.Options{NoSync: true, MaxBatchSize: 1})
+	if e.scratchStore == nil {
+		os.RemoveAll(dir)
+		return nil, nil, gateway.Errorf(gateway.CodeUnavailable, "simulation is not available in this process (no scratch store configured)")
+	}
+	store, err := e.scratchStore(dir)
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, nil, fmt.Errorf("simulate: open scratch store: %w", err)

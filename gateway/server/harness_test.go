@@ -131,6 +131,9 @@ func newHarness(t *testing.T, opts harnessOptions) *harness {
 		QuietHours:    opts.quietHours,
 		DefaultRegion: "ES",
 		Now:           h.clock.Now,
+		ScratchStore: func(dir string) (gateway.Store, error) {
+			return bolt.Open(filepath.Join(dir, "simulate.db"), bolt.Options{NoSync: true, MaxBatchSize: 1})
+		},
 	})
 	if err != nil {
 		t.Fatalf("starting engine: %v", err)
