@@ -207,28 +207,9 @@ func parse(data []byte, filename string, getenv func(string) string, optional ma
 		getenv = func(string) string { return "" }
 	}
 	d := &decoder{file: filename, getenv: getenv, optional: optional, nodes: map[string]ast.Node{}, bad: map[string]bool{}}
-	file, err := parseYAML(data)
-	if err != nil {
-		var te tokenError
-		issue := Issue{File: filename, Message: err.Error()}
-		if errors.As(err, &te) {
-			issue.Message = te.GetMessage()
-			if tk := te.GetToken(); tk != nil && tk.Position != nil {
-				issue.Line, issue.Col = tk.Position.Line, tk.Position.Column
-			}
-		}
-		return nil, &Errors{Issues: []Issue{issue}}
-	}
-	var body ast.Node
-	for i, doc := range file.Docs {
-		if doc == nil || doc.Body == nil {
-			continue
-		}
-		if body != nil {
-			d.errorf(doc, "", "hush.yaml holds one document; this is document %d", i+1)
-			continue
-		}
-		body = doc.Body
+	body, yamlErr := d.document(data, "hush.yaml")
+	if yamlErr != nil {
+		return nil, yamlErr
 	}
 	cfg = d.config(body)
 	if len(d.issues) > 0 {
@@ -296,4 +277,34 @@ func (c *Config) Upstream(name string) (Upstream, bool) {
 		}
 	}
 	return Upstream{}, false
+}
+
+// document parses data as one YAML document and returns its body (nil when empty). A YAML
+// syntax error is returned as Errors at its position; more than one document is reported
+// as an issue naming what (what the file is, for the message).
+func (d *decoder) document(data []byte, what string) (ast.Node, *Errors) {
+	file, err := parseYAML(data)
+	if err != nil {
+		issue := Issue{File: d.file, Message: err.Error()}
+		var te tokenError
+		if errors.As(err, &te) {
+			issue.Message = te.GetMessage()
+			if tk := te.GetToken(); tk != nil && tk.Position != nil {
+				issue.Line, issue.Col = tk.Position.Line, tk.Position.Column
+			}
+		}
+		return nil, &Errors{Issues: []Issue{issue}}
+	}
+	var body ast.Node
+	for i, doc := range file.Docs {
+		if doc == nil || doc.Body == nil {
+			continue
+		}
+		if body != nil {
+			d.errorf(doc, "", "%s holds one document; this is document %d", what, i+1)
+			continue
+		}
+		body = doc.Body
+	}
+	return body, nil
 }

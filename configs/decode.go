@@ -918,29 +918,7 @@ func (d *decoder) crossCheck(cfg *Config) {
 		}
 	}
 	if len(cfg.Rules) > 0 {
-		if _, err := policy.CompileRules(cfg.Rules); err != nil {
-			var errs policy.RuleErrors
-			if !errors.As(err, &errs) {
-				d.errorf(nil, "rules", "%v", err)
-			}
-			for _, e := range errs {
-				p := fmt.Sprintf("rules[%d].%s", e.Index, e.Field)
-				if d.reported(p) {
-					continue
-				}
-				n, _ := d.nodeAt(p)
-				line, col := position(n)
-				if e.Field == "when" && e.Line > 0 {
-					line, col = exprPosition(n, line, col, e.Line, e.Column)
-				}
-				msg := e.Message
-				if e.Rule != "" && e.Field != "name" {
-					// rules[3] alone makes the reader count; the name is what they wrote.
-					msg += fmt.Sprintf(" (rule %q)", e.Rule)
-				}
-				d.issues = append(d.issues, Issue{File: d.file, Line: line, Col: col, Path: p, Message: msg})
-			}
-		}
+		d.compileRuleSpecs(cfg.Rules)
 	}
 	if ret := cfg.Retention.Events; ret < gateway.Duration(policy.HistoryWindow) && !d.reported("retention.events") {
 		n, _ := d.nodeAt("retention.events")

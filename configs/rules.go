@@ -16,28 +16,9 @@ import (
 // messages. Alerts are not checked: a rules file names alerts the running config defines.
 func ParseRules(data []byte, name string) ([]gateway.RuleSpec, error) {
 	d := &decoder{file: name, getenv: func(string) string { return "" }, nodes: map[string]ast.Node{}, bad: map[string]bool{}}
-	file, err := parseYAML(data)
-	if err != nil {
-		issue := Issue{File: name, Message: err.Error()}
-		var te tokenError
-		if errors.As(err, &te) {
-			issue.Message = te.GetMessage()
-			if tk := te.GetToken(); tk != nil && tk.Position != nil {
-				issue.Line, issue.Col = tk.Position.Line, tk.Position.Column
-			}
-		}
-		return nil, &Errors{Issues: []Issue{issue}}
-	}
-	var body ast.Node
-	for i, doc := range file.Docs {
-		if doc == nil || doc.Body == nil {
-			continue
-		}
-		if body != nil {
-			d.errorf(doc, "", "a rules file holds one document; this is document %d", i+1)
-			continue
-		}
-		body = doc.Body
+	body, yamlErr := d.document(data, "a rules file")
+	if yamlErr != nil {
+		return nil, yamlErr
 	}
 	var rules []gateway.RuleSpec
 	if body == nil {
@@ -61,8 +42,8 @@ func ParseRules(data []byte, name string) ([]gateway.RuleSpec, error) {
 	return rules, nil
 }
 
-// compileRuleSpecs reports what policy.CompileRules refuses at the key at fault, as
-// crossCheck does for hush.yaml.
+// compileRuleSpecs reports what policy.CompileRules refuses at the key at fault (hush.yaml's
+// cross-check and rules files alike).
 func (d *decoder) compileRuleSpecs(rules []gateway.RuleSpec) {
 	_, err := policy.CompileRules(rules)
 	if err == nil {
