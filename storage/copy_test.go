@@ -2,23 +2,19 @@ package storage_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/hush-gateway/hush/gateway"
 	"github.com/hush-gateway/hush/storage"
 	"github.com/hush-gateway/hush/storage/bolt"
 	"github.com/hush-gateway/hush/storage/postgres"
+	"github.com/hush-gateway/hush/storage/postgres/pgtest"
 )
 
 var t0 = time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
@@ -274,28 +270,14 @@ func TestCopyRefusesATargetWithData(t *testing.T) {
 // an empty PostgreSQL schema, compared record by record (raw payloads, event numbers and
 // identities included).
 func TestCopyBoltToPostgres(t *testing.T) {
-	dsn := os.Getenv("HUSH_TEST_POSTGRES_DSN")
-	if dsn == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("CI must run the PostgreSQL tests: HUSH_TEST_POSTGRES_DSN is not set")
-		}
-		t.Skip("HUSH_TEST_POSTGRES_DSN is not set: `export HUSH_TEST_POSTGRES_DSN=$(bash scripts/postgres-test start)`")
-	}
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "hush_copy_" + hex.EncodeToString(b)
+	schema, _ := pgtest.Schema(t, "hush_copy_")
+	dsn := pgtest.DSN(t)
 	ctx := context.Background()
 	to, err := postgres.Open(ctx, dsn, postgres.Options{Schema: schema})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		_ = to.Close()
-		if conn, err := pgx.Connect(context.Background(), dsn); err == nil {
-			_, _ = conn.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-			_ = conn.Close(context.Background())
-		}
-	})
+	t.Cleanup(func() { _ = to.Close() })
 	from := openBolt(t)
 	const customers = 120
 	populate(t, from, customers)

@@ -1,9 +1,6 @@
 package main
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net"
@@ -16,60 +13,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/hush-gateway/hush/gateway"
+	"github.com/hush-gateway/hush/storage/postgres/pgtest"
 )
 
 // Two hush replicas, each a `hush serve` run by run(), sharing one PostgreSQL database (issue
 // #9). .ci/run starts a throwaway PostgreSQL and sets HUSH_TEST_POSTGRES_DSN.
 
-// postgresDSN is the test database, or a skip (a failure in CI).
-func postgresDSN(t *testing.T) string {
-	t.Helper()
-	dsn := os.Getenv("HUSH_TEST_POSTGRES_DSN")
-	if dsn == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("CI must run the PostgreSQL tests: HUSH_TEST_POSTGRES_DSN is not set (.ci/run sets it)")
-		}
-		t.Skip("HUSH_TEST_POSTGRES_DSN is not set: `export HUSH_TEST_POSTGRES_DSN=$(bash scripts/postgres-test start)`")
-	}
-	return dsn
-}
-
-// freshSchemaDSN creates an empty schema for one test and returns a DSN that uses it; the
-// schema is dropped when the test ends.
+// freshSchemaDSN is a DSN for an empty schema of the test database, dropped when the test
+// ends (or a skip without one; a failure in CI).
 func freshSchemaDSN(t *testing.T) string {
 	t.Helper()
-	dsn := postgresDSN(t)
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	schema := "hush_e2e_" + hex.EncodeToString(b)
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatalf("connect to the test database: %v", err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		c, err := pgx.Connect(context.Background(), dsn)
-		if err != nil {
-			return
-		}
-		defer c.Close(context.Background())
-		_, _ = c.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-	})
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
+	_, dsn := pgtest.Schema(t, "hush_e2e_")
+	return dsn
 }
 
 // replicaConfig is the embedded default with storage on PostgreSQL.

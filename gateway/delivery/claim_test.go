@@ -2,33 +2,21 @@ package delivery
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"os"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/hush-gateway/hush/gateway"
 	"github.com/hush-gateway/hush/storage/postgres"
+	"github.com/hush-gateway/hush/storage/postgres/pgtest"
 )
 
 // sharedStores opens two Store values (two replicas) on one fresh PostgreSQL schema, or
 // skips (fails in CI) without HUSH_TEST_POSTGRES_DSN.
 func sharedStores(t *testing.T) (a, b *postgres.Store) {
 	t.Helper()
-	dsn := os.Getenv("HUSH_TEST_POSTGRES_DSN")
-	if dsn == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("CI must run the PostgreSQL tests: HUSH_TEST_POSTGRES_DSN is not set")
-		}
-		t.Skip("HUSH_TEST_POSTGRES_DSN is not set: `export HUSH_TEST_POSTGRES_DSN=$(bash scripts/postgres-test start)`")
-	}
-	raw := make([]byte, 6)
-	_, _ = rand.Read(raw)
-	schema := "hush_claim_" + hex.EncodeToString(raw)
+	schema, _ := pgtest.Schema(t, "hush_claim_")
+	dsn := pgtest.DSN(t)
 	ctx := context.Background()
 	open := func() *postgres.Store {
 		s, err := postgres.Open(ctx, dsn, postgres.Options{Schema: schema})
@@ -41,10 +29,6 @@ func sharedStores(t *testing.T) (a, b *postgres.Store) {
 	t.Cleanup(func() {
 		_ = a.Close()
 		_ = b.Close()
-		if conn, err := pgx.Connect(context.Background(), dsn); err == nil {
-			_, _ = conn.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-			_ = conn.Close(context.Background())
-		}
 	})
 	return a, b
 }

@@ -2,32 +2,20 @@ package policy
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"os"
 	"testing"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/hush-gateway/hush/gateway"
 	"github.com/hush-gateway/hush/storage/postgres"
+	"github.com/hush-gateway/hush/storage/postgres/pgtest"
 )
 
 // Two replicas (two engines, each with its own connection pool) on one PostgreSQL schema:
 // customers first seen by either replica, and a second trigger handled by the other one,
 // are all in the group the (rule, customer) function names — no replica decides alone.
 func TestHoldoutStableAcrossReplicas(t *testing.T) {
-	dsn := os.Getenv("HUSH_TEST_POSTGRES_DSN")
-	if dsn == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("CI must run the PostgreSQL tests: HUSH_TEST_POSTGRES_DSN is not set")
-		}
-		t.Skip("HUSH_TEST_POSTGRES_DSN is not set: `export HUSH_TEST_POSTGRES_DSN=$(bash scripts/postgres-test start)`")
-	}
-	raw := make([]byte, 6)
-	_, _ = rand.Read(raw)
-	schema := "hush_holdout_" + hex.EncodeToString(raw)
+	schema, _ := pgtest.Schema(t, "hush_holdout_")
+	dsn := pgtest.DSN(t)
 	ctx := context.Background()
 	clock := &testClock{t: engineStart}
 	replica := func() (*Engine, *postgres.Store) {
@@ -46,10 +34,6 @@ func TestHoldoutStableAcrossReplicas(t *testing.T) {
 	t.Cleanup(func() {
 		_ = sa.Close()
 		_ = sb.Close()
-		if conn, err := pgx.Connect(context.Background(), dsn); err == nil {
-			_, _ = conn.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-			_ = conn.Close(context.Background())
-		}
 	})
 
 	const n = 40

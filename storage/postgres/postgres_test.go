@@ -2,16 +2,14 @@ package postgres
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
-	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/hush-gateway/hush/gateway"
+	"github.com/hush-gateway/hush/storage/postgres/pgtest"
 	"github.com/hush-gateway/hush/storage/storagetest"
 	"github.com/jackc/pgx/v5"
 )
@@ -19,42 +17,14 @@ import (
 // The tests need a PostgreSQL server: HUSH_TEST_POSTGRES_DSN names a database where they
 // may create and drop schemas (scripts/postgres-test starts a throwaway one). Without it
 // they skip, except in CI, where a missing server is a failure.
-const dsnVar = "HUSH_TEST_POSTGRES_DSN"
 
-func testDSN(tb testing.TB) string {
-	tb.Helper()
-	dsn := os.Getenv(dsnVar)
-	if dsn == "" {
-		if os.Getenv("CI") != "" {
-			tb.Fatalf("%s is not set in CI: the PostgreSQL back end goes untested (see scripts/postgres-test)", dsnVar)
-		}
-		tb.Skipf("%s is not set: start a throwaway server with scripts/postgres-test and export its DSN to run these tests", dsnVar)
-	}
-	return dsn
-}
+func testDSN(tb testing.TB) string { return pgtest.DSN(tb) }
 
 // freshSchema names a new random schema and drops it when the test ends (after the stores
 // opened on it are closed: cleanups run last-registered first).
 func freshSchema(tb testing.TB) string {
-	tb.Helper()
-	dsn := testDSN(tb)
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	schema := "hush_test_" + hex.EncodeToString(b[:])
-	tb.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			tb.Errorf("drop test schema: %v", err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
-			tb.Errorf("drop test schema %s: %v", schema, err)
-		}
-	})
-	return schema
+	name, _ := pgtest.Schema(tb, "hush_test_")
+	return name
 }
 
 // openOn opens a store on schema and closes it when the test ends.
