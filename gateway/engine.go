@@ -32,6 +32,8 @@ type SilenceInput struct {
 	Channels   []Channel  // empty: every channel
 	Reason     string
 	CreatedBy  string // "admin:<token name>"
+	// Source is SilenceSourceAdmin (default) or SilenceSourceCustomer (a pause page).
+	Source string
 }
 
 // OptOutInput creates an opt-out by hand (admin API).

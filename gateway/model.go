@@ -171,9 +171,12 @@ type Silence struct {
 	Channels   []Channel  `json:"channels,omitempty"` // empty: every channel
 	Rule       string     `json:"rule,omitempty"`     // rule that created it; empty when a person did
 	CreatedBy  string     `json:"created_by"`         // "rule:low-csat" or "admin:ops"
-	Reason     string     `json:"reason"`
-	EventID    string     `json:"event_id,omitempty"` // triggering event (source:id)
-	Start      time.Time  `json:"start"`
+	// Source is who decided it: SilenceSourceRule, SilenceSourceAdmin (a person, through the
+	// API or the console) or SilenceSourceCustomer (the customer, on a pause page).
+	Source  string    `json:"source,omitempty"`
+	Reason  string    `json:"reason"`
+	EventID string    `json:"event_id,omitempty"` // triggering event (source:id)
+	Start   time.Time `json:"start"`
 	// End is when the silence stops; nil while it waits for its topic to be resolved.
 	End *time.Time `json:"end,omitempty"`
 	// Topic and Grace describe "until resolved": when the topic is solved, End = solved + Grace.
@@ -196,6 +199,13 @@ type Silence struct {
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 }
+
+// Silence sources.
+const (
+	SilenceSourceRule     = "rule"
+	SilenceSourceAdmin    = "admin"
+	SilenceSourceCustomer = "customer"
+)
 
 // ActiveAt reports whether the silence is in force at t.
 func (s *Silence) ActiveAt(t time.Time) bool {

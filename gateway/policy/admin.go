@@ -56,6 +56,7 @@ func (e *Engine) CreateSilence(ctx context.Context, in gateway.SilenceInput) (*g
 		s := &gateway.Silence{
 			ID: gateway.NewID("sil", now), CustomerID: c.ID, Identity: in.Identity,
 			Categories: cats, Channels: chans, CreatedBy: cmp.Or(in.CreatedBy, "admin"),
+			Source: cmp.Or(in.Source, gateway.SilenceSourceAdmin),
 			Reason: in.Reason, Start: now, End: &end, CreatedAt: now, UpdatedAt: now,
 		}
 		if err := tx.PutSilence(s); err != nil {

@@ -44,7 +44,7 @@ func TestSilenceLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.ID == "" || !s.Start.Equal(engineStart) || !s.End.Equal(engineStart.Add(48*time.Hour)) || len(s.Categories) != 3 || s.CreatedBy != "admin:ops" {
+	if s.ID == "" || !s.Start.Equal(engineStart) || !s.End.Equal(engineStart.Add(48*time.Hour)) || len(s.Categories) != 3 || s.CreatedBy != "admin:ops" || s.Source != gateway.SilenceSourceAdmin {
 		t.Fatalf("silence = %+v", s)
 	}
 	if c := h.customer(who); c == nil || c.ID != s.CustomerID {

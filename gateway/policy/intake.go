@@ -582,7 +582,8 @@ func (e *Engine) silenceFromRule(tx gateway.Tx, rule *gateway.RuleSpec, ev *gate
 	s := gateway.Silence{
 		CustomerID: c.ID, Identity: preferredIdentity(ids, ev.Channel),
 		Categories: slices.Clone(spec.Categories), Channels: slices.Clone(spec.Channels),
-		Rule: rule.Name, CreatedBy: "rule:" + rule.Name, Reason: cmp.Or(rule.Description, "rule "+rule.Name),
+		Rule: rule.Name, CreatedBy: "rule:" + rule.Name, Source: gateway.SilenceSourceRule,
+		Reason:  cmp.Or(rule.Description, "rule "+rule.Name),
 		EventID: eventRef(ev), Start: start, Shadow: rule.Shadow, CreatedAt: now, UpdatedAt: now,
 		// A holdout keeps a stable slice of the customers as control: recorded, not enforced
 		// (experiments.go); the rule's alerts and follow-ups still go.

@@ -47,7 +47,7 @@ func TestRuleCreatesSilenceFromEventTime(t *testing.T) {
 			if !s.Start.Equal(tt.wantStart) || s.End == nil || !s.End.Equal(tt.wantStart.Add(15*24*time.Hour)) {
 				t.Fatalf("silence runs %v → %v, want %v + 15d", s.Start, s.End, tt.wantStart)
 			}
-			if s.Rule != "low-csat" || s.CreatedBy != "rule:low-csat" || s.EventID != "test:e1" || s.Shadow {
+			if s.Rule != "low-csat" || s.CreatedBy != "rule:low-csat" || s.Source != gateway.SilenceSourceRule || s.EventID != "test:e1" || s.Shadow {
 				t.Fatalf("silence provenance = %+v", s)
 			}
 			if strings.Join(catStrings(s.Categories), ",") != "marketing,sales" || len(s.Channels) != 2 {

@@ -45,7 +45,7 @@ const (
 )
 
 // PauseCreatedBy is the CreatedBy of every silence a customer chose on the pause page: the
-// API shows it as "created_by": "customer" (the "source: customer").
+// API shows it as "created_by": "customer" and "source": "customer".
 const PauseCreatedBy = "customer"
 
 // pauseChoice is one option of the page.
@@ -346,7 +346,7 @@ func (p *pausePages) apply(ctx context.Context, c *gateway.Customer, choice paus
 	}
 	s, err := engine.CreateSilence(ctx, gateway.SilenceInput{
 		Identity: readableIdentity(c), For: length, Categories: slices.Clone(choice.cats),
-		Reason: choice.reason, CreatedBy: PauseCreatedBy,
+		Reason: choice.reason, CreatedBy: PauseCreatedBy, Source: gateway.SilenceSourceCustomer,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("creating the customer's pause: %w", err)

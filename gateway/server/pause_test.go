@@ -236,7 +236,7 @@ func TestPauseChoose(t *testing.T) {
 		t.Fatalf("silences after choosing: %+v", sils)
 	}
 	s := sils[0]
-	if s.CreatedBy != server.PauseCreatedBy || !strings.Contains(s.Reason, "pause marketing") ||
+	if s.CreatedBy != server.PauseCreatedBy || s.Source != gateway.SilenceSourceCustomer || !strings.Contains(s.Reason, "pause marketing") ||
 		!s.End.Equal(testStart.Add(30*24*time.Hour)) || strings.Join(catStrings(s.Categories), ",") != "marketing,sales" {
 		t.Errorf("silence %+v", s)
 	}
