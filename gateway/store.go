@@ -31,8 +31,26 @@ var ErrBackupUnsupported = &Error{Code: CodeInvalid,
 
 // Page asks for one page of a listing. Cursor is opaque: the Next of the previous page.
 type Page struct {
-	Limit  int    // 0: the back end's default (50); capped at 1000
+	Limit  int    // 0 (or less): DefaultPageSize; capped at MaxPageSize
 	Cursor string // "" for the first page
+}
+
+// Page sizes every back end applies (Page.Size).
+const (
+	DefaultPageSize = 50
+	MaxPageSize     = 1000
+)
+
+// Size is how many items the page holds at most: Limit within (0, MaxPageSize], else the
+// default.
+func (p Page) Size() int {
+	switch {
+	case p.Limit <= 0:
+		return DefaultPageSize
+	case p.Limit > MaxPageSize:
+		return MaxPageSize
+	}
+	return p.Limit
 }
 
 // EventQuery selects a customer's events, newest first.

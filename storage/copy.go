@@ -227,7 +227,7 @@ func walked[T any](c *copier, walk func(gateway.Tx, func(*T) error) error, put f
 
 // pages follows a listing's cursors to the end.
 func pages[T any](list func(gateway.Page) ([]T, string, error), fn func(T) error) error {
-	p := gateway.Page{Limit: 1000}
+	p := gateway.Page{Limit: gateway.MaxPageSize}
 	for {
 		items, next, err := list(p)
 		if err != nil {

@@ -375,7 +375,7 @@ func storeError(err error, doing string) error {
 }
 
 // pageLimit is the page size for internal listings (the most a store gives at once).
-const pageLimit = 1000
+const pageLimit = gateway.MaxPageSize
 
 // eachPage follows cursors until the listing ends, handing every item to fn.
 func eachPage[T any](fetch func(gateway.Page) ([]T, string, error), fn func(*T)) error {

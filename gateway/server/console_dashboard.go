@@ -199,7 +199,7 @@ func (u *ui) storeHealth(ctx context.Context) (active int, h health, err error) 
 // countPages adds up count over every page of a listing.
 func countPages(count func(gateway.Page) (int, string, error)) (int, error) {
 	total := 0
-	p := gateway.Page{Limit: 1000}
+	p := gateway.Page{Limit: gateway.MaxPageSize}
 	for {
 		n, next, err := count(p)
 		if err != nil {

@@ -145,22 +145,6 @@ func scanRange(b *bbolt.Bucket, lo, hi []byte, desc bool, after []byte, visit fu
 	return nil
 }
 
-// Page sizes (gateway.Page).
-const (
-	defaultPageLimit = 50
-	maxPageLimit     = 1000
-)
-
-func pageLimit(n int) int {
-	switch {
-	case n <= 0:
-		return defaultPageLimit
-	case n > maxPageLimit:
-		return maxPageLimit
-	}
-	return n
-}
-
 // A cursor is the last key of the previous page, base64url-encoded: opaque to callers and
 // stable across writes (a record inserted before it does not shift the next page).
 func encodeCursor(k []byte) string { return base64.RawURLEncoding.EncodeToString(k) }
@@ -185,7 +169,7 @@ func pageScan[T any](b *bbolt.Bucket, lo, hi []byte, desc bool, p gateway.Page, 
 	if err != nil {
 		return nil, "", err
 	}
-	limit := pageLimit(p.Limit)
+	limit := p.Size()
 	var (
 		out  []T
 		last []byte

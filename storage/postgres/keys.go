@@ -59,22 +59,6 @@ func checkText(kind, s string) error {
 // stored answer "not found" without asking the database.
 func storable(s string) bool { return strings.IndexByte(s, 0) < 0 && utf8.ValidString(s) }
 
-// Page sizes (gateway.Page), as bbolt's.
-const (
-	defaultPageLimit = 50
-	maxPageLimit     = 1000
-)
-
-func pageLimit(n int) int {
-	switch {
-	case n <= 0:
-		return defaultPageLimit
-	case n > maxPageLimit:
-		return maxPageLimit
-	}
-	return n
-}
-
 // A cursor is the sort key of the last record of the previous page, base64url-encoded
 // behind one byte naming the listing (so a cursor of another listing is refused):
 //

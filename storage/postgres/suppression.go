@@ -77,7 +77,7 @@ func (t *tx) SuppressionEntries(q gateway.SuppressionQuery) ([]gateway.Suppressi
 	if ok {
 		sq.cond("address > ?", after)
 	}
-	limit := pageLimit(q.Limit)
+	limit := q.Page.Size()
 	sql := "SELECT address, record FROM suppression_entries" + sq.whereClause() + " ORDER BY address LIMIT " + sq.arg(limit+1)
 	rows, err := t.ptx.Query(t.ctx, sql, sq.args...)
 	if err != nil {

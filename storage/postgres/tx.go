@@ -172,7 +172,7 @@ func listPage[T any](t *tx, l listing, q *sqlQuery, p gateway.Page, scan func(pg
 		}
 		q.cond(fmt.Sprintf("(%s, %s) %s (?, ?)", l.nsCol, l.idCol, cmp), after.ns, id)
 	}
-	limit := pageLimit(p.Limit)
+	limit := p.Size()
 	sql := fmt.Sprintf("%s%s ORDER BY %s %s, %s %s LIMIT %s", l.sel, q.whereClause(), l.nsCol, dir, l.idCol, dir, q.arg(limit+1))
 	rows, err := t.ptx.Query(t.ctx, sql, q.args...)
 	if err != nil {

@@ -1774,7 +1774,7 @@ func testClosed(t *testing.T, s gateway.Store) {
 
 // eachSuppressionEntry pages through one upstream's ledger.
 func eachSuppressionEntry(tx gateway.Tx, upstream string, fn func(gateway.SuppressionEntry)) error {
-	p := gateway.Page{Limit: 1000}
+	p := gateway.Page{Limit: gateway.MaxPageSize}
 	for {
 		entries, next, err := tx.SuppressionEntries(gateway.SuppressionQuery{Upstream: upstream, Page: p})
 		if err != nil {
