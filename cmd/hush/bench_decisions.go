@@ -64,12 +64,7 @@ func runDecisionsScenario(ctx context.Context, o benchOptions, progress io.Write
 	if err != nil {
 		return nil, err
 	}
-	dropStorage, err := useBenchStorage(ctx, cfg, o.Storage)
-	if err != nil {
-		return nil, err
-	}
-	defer dropStorage()
-	h, err := startBenchHush(ctx, cfg, tokens)
+	h, err := startBenchHush(ctx, cfg, tokens, o.Storage)
 	if err != nil {
 		return nil, err
 	}

@@ -30,6 +30,8 @@ type benchHush struct {
 	cancel  context.CancelFunc
 	served  chan error
 	workers chan struct{}
+	// dropStorage removes the benchmark's database schema (a no-op on bbolt).
+	dropStorage func()
 }
 
 // benchTokens are the admin API tokens of a benchmark hush, generated per run.
@@ -97,8 +99,18 @@ func useBenchStorage(ctx context.Context, cfg *configs.Config, dsn string) (func
 
 // startBenchHush wires hush from cfg and serves it on a loopback port with the same server
 // settings as `hush serve`. Logs are formatted as serve formats them, then discarded, so
-// that their cost is counted without a terminal in the way.
-func startBenchHush(ctx context.Context, cfg *configs.Config, tokens benchTokens) (*benchHush, error) {
+// that their cost is counted without a terminal in the way. A storageDSN (postgres://…)
+// puts it on a fresh schema of that database, dropped by stop.
+func startBenchHush(ctx context.Context, cfg *configs.Config, tokens benchTokens, storageDSN string) (_ *benchHush, err error) {
+	dropStorage, err := useBenchStorage(ctx, cfg, storageDSN)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			dropStorage()
+		}
+	}()
 	log := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	e := env{getenv: func(string) string { return "" }, stdin: bytes.NewReader(nil), stdout: io.Discard, stderr: io.Discard, now: time.Now}
 	a, err := wire(ctx, cfg, e, log)
@@ -110,19 +122,11 @@ func startBenchHush(ctx context.Context, cfg *configs.Config, tokens benchTokens
 		a.store.Close()
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
-	srv := &http.Server{
-		Handler:           a.handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       cfg.Limits.RequestTimeout.D() + 10*time.Second,
-		WriteTimeout:      cfg.Limits.RequestTimeout.D() + 30*time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	srv := newHTTPServer(a.handler, cfg, log)
 	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	h := &benchHush{
 		app: a, base: "http://" + displayAddr(ln.Addr()), tokens: tokens, srv: srv,
-		cancel: cancel, served: make(chan error, 1), workers: make(chan struct{}),
+		cancel: cancel, served: make(chan error, 1), workers: make(chan struct{}), dropStorage: dropStorage,
 	}
 	// The alert worker runs as in serve: intake's alerts are delivered (kind log) while the
 	// load runs, as they would be in production.
@@ -144,7 +148,9 @@ func (h *benchHush) stop() error {
 	}
 	h.cancel()
 	<-h.workers
-	return errors.Join(err, h.app.store.Close())
+	err = errors.Join(err, h.app.store.Close())
+	h.dropStorage()
+	return err
 }
 
 // serveHandler serves h on a loopback port with serve's settings, for the baselines.

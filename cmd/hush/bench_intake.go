@@ -109,12 +109,7 @@ func runIntakeScenario(ctx context.Context, o benchOptions, progress io.Writer) 
 	if err != nil {
 		return nil, err
 	}
-	dropStorage, err := useBenchStorage(ctx, cfg, o.Storage)
-	if err != nil {
-		return nil, err
-	}
-	defer dropStorage()
-	h, err := startBenchHush(ctx, cfg, tokens)
+	h, err := startBenchHush(ctx, cfg, tokens, o.Storage)
 	if err != nil {
 		return nil, err
 	}

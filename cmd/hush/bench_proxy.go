@@ -155,7 +155,7 @@ func runProxyScenario(ctx context.Context, o benchOptions, progress io.Writer) (
 	if err != nil {
 		return nil, err
 	}
-	h, err := startBenchHush(ctx, cfg, tokens)
+	h, err := startBenchHush(ctx, cfg, tokens, "")
 	if err != nil {
 		return nil, err
 	}

@@ -387,18 +387,8 @@ func serve(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
-	srv := &http.Server{
-		Handler: a.handler,
-		// Every limit is explicit: the zero values mean "no limit", and a client that sends
-		// its headers or body a byte at a time (slowloris) would hold a connection forever.
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       cfg.Limits.RequestTimeout.D() + 10*time.Second,
-		WriteTimeout:      cfg.Limits.RequestTimeout.D() + 30*time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
-	}
+	srv := newHTTPServer(a.handler, cfg, log)
+	srv.BaseContext = func(net.Listener) context.Context { return context.WithoutCancel(ctx) }
 	if e.httpServer != nil {
 		e.httpServer(srv)
 	}
@@ -553,4 +543,20 @@ func buildSentiment(cfg *configs.Config, log *slog.Logger) (*sentiment.Analyzer,
 // the other and bbolt's batch delay would only add latency.
 func scratchStore(dir string) (gateway.Store, error) {
 	return bolt.Open(filepath.Join(dir, "simulate.db"), bolt.Options{NoSync: true, MaxBatchSize: 1})
+}
+
+// newHTTPServer is the HTTP server hush serves with (the benchmark's hush uses it too, so
+// it measures these limits). Every limit is explicit: the zero values mean "no limit", and
+// a client that sends its headers or body a byte at a time (slowloris) would hold a
+// connection forever.
+func newHTTPServer(h http.Handler, cfg *configs.Config, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       cfg.Limits.RequestTimeout.D() + 10*time.Second,
+		WriteTimeout:      cfg.Limits.RequestTimeout.D() + 30*time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
 }
