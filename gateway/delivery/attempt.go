@@ -42,18 +42,8 @@ func (w *Worker) deliver(ctx context.Context, m *gateway.OutboxMessage) (outcome
 			return delivered
 		})
 	}
-	// Expired while waiting (the worker was down, or behind): give up without trying. A
-	// message due only after its deadline was put there on purpose (an operator's retry
-	// through the admin API, or the worker's own last backoff): it gets its attempt, and a
-	// failure then is final (see retryLater).
-	if deadline := startOf(m).Add(w.cfg.MaxAge); now.After(deadline) && !m.NextAttempt.After(deadline) {
-		return w.die(ctx, m.ID, now, w.gaveUp())
-	}
-	if !w.limits.allow(m.Target, now) {
-		return skipped, nil
-	}
-	if ok, err := w.claim(ctx, m, now); !ok || err != nil {
-		return skipped, err
+	if ok, o, err := w.admit(ctx, m, now, w.limits); !ok {
+		return o, err
 	}
 	am, err := w.resolve(ctx, m)
 	if err != nil {
@@ -313,4 +303,26 @@ func (w *Worker) holdUntilEnded(ctx context.Context, m *gateway.OutboxMessage, a
 		return skipped
 	})
 	return skipped, true, err
+}
+
+// admit is the gate before any attempt (an alert or a sync job); ok false means return o
+// and err as they are.
+//   - Expired while waiting (the worker was down, or behind): it dies without an attempt. A
+//     message due only after its deadline was put there on purpose (an operator's retry
+//     through the admin API, or the worker's own last backoff): it gets its attempt, and a
+//     failure then is final (see retryLater).
+//   - Over its destination's pace: it waits for a later pass, without counting as a failure.
+//   - With a store several replicas share: only the replica that claims it goes on.
+func (w *Worker) admit(ctx context.Context, m *gateway.OutboxMessage, now time.Time, pace *limiter) (ok bool, o outcome, err error) {
+	if deadline := startOf(m).Add(w.cfg.MaxAge); now.After(deadline) && !m.NextAttempt.After(deadline) {
+		o, err = w.die(ctx, m.ID, now, w.gaveUp())
+		return false, o, err
+	}
+	if !pace.allow(m.Target, now) {
+		return false, skipped, nil
+	}
+	if claimed, err := w.claim(ctx, m, now); !claimed || err != nil {
+		return false, skipped, err
+	}
+	return true, skipped, nil
 }

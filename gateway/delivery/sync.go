@@ -65,14 +65,8 @@ func (w *Worker) sync(ctx context.Context, m *gateway.OutboxMessage) (outcome, e
 	if !ok {
 		return w.die(ctx, m.ID, now, fmt.Sprintf("no upstream named %q syncs a suppression list", m.Target))
 	}
-	if deadline := startOf(m).Add(w.cfg.MaxAge); now.After(deadline) && !m.NextAttempt.After(deadline) {
-		return w.die(ctx, m.ID, now, w.gaveUp())
-	}
-	if !w.syncs.allow(m.Target, now) {
-		return skipped, nil
-	}
-	if ok, err := w.claim(ctx, m, now); !ok || err != nil {
-		return skipped, err
+	if ok, o, err := w.admit(ctx, m, now, w.syncs); !ok {
+		return o, err
 	}
 	plan, err := w.planSync(ctx, m.Target, target.Category, m.CustomerID, now)
 	if err != nil {
