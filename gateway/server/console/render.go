@@ -102,5 +102,23 @@ func Static() http.Handler {
 func funcs() template.FuncMap {
 	return template.FuncMap{
 		"join": strings.Join,
+		"args": args,
 	}
+}
+
+// args builds the named arguments of a partial template ("count-table") from key, value
+// pairs: {{template "count-table" (args "V" $ "ID" "table-x" …)}}.
+func args(kv ...any) (map[string]any, error) {
+	if len(kv)%2 != 0 {
+		return nil, fmt.Errorf("args takes key, value pairs; got %d values", len(kv))
+	}
+	m := make(map[string]any, len(kv)/2)
+	for i := 0; i < len(kv); i += 2 {
+		k, ok := kv[i].(string)
+		if !ok {
+			return nil, fmt.Errorf("args: key %v is not a string", kv[i])
+		}
+		m[k] = kv[i+1]
+	}
+	return m, nil
 }
