@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -28,8 +29,9 @@ func freshSchemaDSN(t *testing.T) string {
 	return dsn
 }
 
-// replicaConfig is the embedded default with storage on PostgreSQL.
-func replicaConfig(t *testing.T, dsn string) string {
+// replicaConfig is the embedded default with storage on PostgreSQL and, when mailURL is
+// set, a SendGrid upstream at that address behind /proxy/mail.
+func replicaConfig(t *testing.T, dsn string, mailURL ...string) string {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("..", "..", "configs", "default.yaml"))
 	if err != nil {
@@ -42,6 +44,9 @@ func replicaConfig(t *testing.T, dsn string) string {
 	}
 	quoted, _ := json.Marshal(dsn)
 	cfg = strings.Replace(cfg, bolt, "storage: "+string(quoted), 1)
+	for _, u := range mailURL {
+		cfg += "\nupstreams:\n  - {name: mail, kind: sendgrid, url: \"" + u + "\"}\n"
+	}
 	path := filepath.Join(t.TempDir(), "hush.yaml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -50,30 +55,42 @@ func replicaConfig(t *testing.T, dsn string) string {
 }
 
 func TestReplicasShareOnePostgres(t *testing.T) {
-	config := replicaConfig(t, freshSchemaDSN(t))
+	mail := &recordingUpstream{}
+	mailAPI := httptest.NewServer(mail)
+	t.Cleanup(mailAPI.Close)
+	config := replicaConfig(t, freshSchemaDSN(t), mailAPI.URL)
 	clock := newTestClock(t0)
 	a := startHush(t, clock, hushOptions{config: config})
 	b := startHush(t, clock, hushOptions{config: config})
 
-	t.Run("a silence through A is enforced by B within a second", func(t *testing.T) {
-		if d := b.check("email", "marketing", email(ana)); !d.Allowed {
-			t.Fatalf("before anything happened, B says %+v", d)
+	t.Run("a silence through A is enforced by B's proxy within a second", func(t *testing.T) {
+		sendThroughB := func() (dropped string) {
+			t.Helper()
+			resp, body := b.request(http.MethodPost, "/proxy/mail/v3/mail/send", []byte(sendgridSendToAna), http.Header{
+				"Authorization": {"Bearer SG.callers-own-key"},
+			})
+			if resp.StatusCode != http.StatusAccepted {
+				t.Fatalf("B's proxy answered %d %s", resp.StatusCode, body)
+			}
+			return resp.Header.Get("Hush-Dropped")
+		}
+		if d := sendThroughB(); d != "0" {
+			t.Fatalf("before anything happened, B's proxy dropped %s recipients", d)
 		}
 		a.event(map[string]any{"type": "survey.response", "customer": customerOf(ana), "csat": 1})
 		acked := time.Now()
 		// B learns of A's commit through the database (a notification wakes it; it also
 		// polls every 250 ms). The bound is one second.
 		deadline := acked.Add(time.Second)
-		for {
-			d := b.check("email", "marketing", email(ana))
-			if !d.Allowed && d.Rule == "low-csat" {
-				t.Logf("B enforced A's silence %s after A acknowledged the webhook", time.Since(acked).Round(time.Millisecond))
-				break
-			}
+		for sendThroughB() != "1" {
 			if time.Now().After(deadline) {
-				t.Fatalf("B still allows ana %s after A silenced her: %+v", time.Since(acked).Round(time.Millisecond), d)
+				t.Fatalf("B's proxy still sends to ana %s after A silenced her", time.Since(acked).Round(time.Millisecond))
 			}
 			time.Sleep(10 * time.Millisecond)
+		}
+		t.Logf("B's proxy enforced A's silence %s after A acknowledged the webhook", time.Since(acked).Round(time.Millisecond))
+		if d := b.check("email", "marketing", email(ana)); d.Allowed || d.Rule != "low-csat" {
+			t.Errorf("B's decision API: %+v, want dropped by low-csat", d)
 		}
 	})
 
