@@ -41,9 +41,13 @@ func (f *scriptedFeed) Changes(_ context.Context, since uint64) (gateway.Changes
 	return out, nil
 }
 
+// WaitChange never wakes early, like a store without notifications (CockroachDB has no
+// LISTEN): followers must find changes by polling.
 func (f *scriptedFeed) WaitChange(ctx context.Context, interval time.Duration) error {
-	<-ctx.Done()
-	return ctx.Err()
+	if !sleep(ctx, interval) {
+		return ctx.Err()
+	}
+	return nil
 }
 
 // commit records what "another process" committed.
@@ -158,6 +162,50 @@ func TestFollowTakesInOtherProcessesCommits(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("Follow returned %v after its context ended, want nil", err)
+	}
+}
+
+// Without notifications (a store whose WaitChange never wakes early), Follow still takes in
+// other processes' commits by polling every FeedInterval.
+func TestFollowPollsWithoutNotifications(t *testing.T) {
+	s, err := bolt.Open(filepath.Join(t.TempDir(), "hush.db"), bolt.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	feed := &scriptedFeed{Store: s}
+	clock := &testClock{t: engineStart}
+	e, err := New(context.Background(), feed, Config{Now: clock.Now, FeedInterval: 5 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.Follow(ctx) }()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	if err := s.Update(ctx, func(tx gateway.Tx) error {
+		return tx.PutIncident(&gateway.Incident{ID: "inc_1", Title: "outage", Scope: "all", CreatedBy: "api", OpenedAt: engineStart})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	feed.commit(gateway.Changes{Incidents: true})
+	bea := email("bea@example.com")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ds, err := e.Decide(ctx, gateway.DecisionRequest{Channel: gateway.ChannelEmail, Category: gateway.CategoryMarketing, Recipients: []gateway.Identity{bea}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ds[0].Reason == gateway.ReasonIncident {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("10 s after another process opened an incident, polling has not taken it in: %+v", ds[0])
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 
