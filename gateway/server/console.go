@@ -44,10 +44,8 @@ func newUI(deps Deps, auth *authenticator) (*ui, error) {
 		return nil, err
 	}
 	secret := func(name string) (string, bool) {
-		for _, t := range deps.Tokens {
-			if t.Name == name && t.Token != "" && (t.Role == RoleAdmin || t.Role == RoleViewer) {
-				return t.Token, true
-			}
+		if t := consoleToken(deps.Tokens, name); t != nil {
+			return t.Token, true
 		}
 		return "", false
 	}
@@ -107,7 +105,7 @@ func (u *ui) signedIn(w http.ResponseWriter, r *http.Request) (*console.View, bo
 	}
 	var tok *Token
 	if err == nil {
-		tok = u.token(name)
+		tok = consoleToken(u.deps.Tokens, name)
 	}
 	if tok == nil {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -140,10 +138,12 @@ func (u *ui) view(r *http.Request) *console.View {
 	return v
 }
 
-func (u *ui) token(name string) *Token {
-	for i, t := range u.deps.Tokens {
+// consoleToken is the configured token named name that may open the console (admin or
+// viewer, with a value), or nil.
+func consoleToken(tokens []Token, name string) *Token {
+	for i, t := range tokens {
 		if t.Name == name && t.Token != "" && (t.Role == RoleAdmin || t.Role == RoleViewer) {
-			return &u.deps.Tokens[i]
+			return &tokens[i]
 		}
 	}
 	return nil
